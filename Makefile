@@ -1,0 +1,41 @@
+# rollout-gates: `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+KERNEL := rollout-gates
+CI_DB_URL ?= postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: help install demo test test-db lint format bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python ($(KERNEL))"
+	touch $@
+
+install: $(INSTALLED)  ## create .venv, install the package and its Jupyter kernel
+
+demo: $(INSTALLED)  ## simulate rollouts on the embedded Postgres, run the gates, write the evidence
+	$(BIN)/rollout-gates demo
+
+test: $(INSTALLED)  ## lint, then the test suite against the embedded Postgres
+	$(BIN)/ruff check lib tests
+	$(BIN)/ruff format --check lib tests
+	$(BIN)/pytest
+
+test-db: $(INSTALLED)  ## the database tests against the Postgres 15 service (CI)
+	ROLLOUT_TEST_DB_URL=$(CI_DB_URL) $(BIN)/pytest -m db
+
+lint: $(INSTALLED)  ## ruff
+	$(BIN)/ruff check lib tests
+
+format: $(INSTALLED)  ## ruff format
+	$(BIN)/ruff format lib tests
+
+clean:  ## remove the virtual environment and the evidence
+	rm -rf $(VENV) outputs/*/ lib/*.egg-info

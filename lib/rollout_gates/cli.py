@@ -1,0 +1,244 @@
+"""The `rollout-gates` command line."""
+
+import functools
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import __version__, config, db, paths
+from .errors import EXIT_ERROR, RolloutGatesError
+from .verdict import GateResult, Status, worst
+
+ENV_OPTION = click.option(
+    "--env",
+    "env",
+    type=click.Choice(config.ENVIRONMENTS),
+    required=True,
+    help="Environment whose observability_events the gate reads.",
+)
+
+
+def reports_errors(command):
+    """Turn RolloutGatesError into one line on stderr and its exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except RolloutGatesError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="rollout-gates")
+def main():
+    """Gates for the Assignment Pipeline V3 rollout runbook.
+
+    Each gate runs a runbook checkpoint as a Jupyter notebook against an
+    environment's observability_events and records PASS, FAIL, INCONCLUSIVE or
+    ERROR with its evidence under outputs/.
+
+    Exit codes: 0 PASS, 1 FAIL, 2 usage error, 3 INCONCLUSIVE, 4 ERROR.
+    """
+
+
+@main.command("gates")
+def list_gates():
+    """List the gates and the runbook step each one checks."""
+    from .gates import gate_ids, gate_spec
+
+    for gate_id in gate_ids():
+        spec = gate_spec(gate_id)
+        click.echo(f"{spec.id:<15} {spec.env:<11} window {spec.window:<5} {spec.runbook_step}")
+
+
+@main.command("run")
+@click.argument("gate")
+@ENV_OPTION
+@click.option("--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL).")
+@click.option(
+    "--as-of",
+    default="",
+    help="End of the judged window, ISO-8601 (default: the database server's now()).",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change one gate parameter of params/defaults.yaml for this run (repeatable).",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence root (default: outputs/ of the project).",
+)
+@click.option("--timeout", default=600, show_default=True, help="Seconds a notebook cell may run.")
+@click.option("--progress/--no-progress", default=None, help="Show papermill's progress bar.")
+@reports_errors
+def run_command(gate, env, db_url, as_of, settings, output_dir, timeout, progress):
+    """Run GATE (or `all` of the environment's gates) and record its verdict.
+
+    The database URL is never written to the evidence: it reaches the notebook
+    through the environment, and any URL shown has its password replaced by ***.
+    """
+    from .gates import gate_ids, gate_spec
+    from .runner import check_request, run_gate
+
+    url = db.resolve_db_url(db_url)
+    overrides = config.parse_overrides(settings)
+    selected = [g for g in gate_ids() if gate_spec(g).env == env] if gate == "all" else [gate]
+    if not selected:
+        raise RolloutGatesError(f"no gate belongs to the {env} environment yet")
+    for gate_id in selected:
+        check_request(gate_id, env, db_url=url, as_of=as_of, overrides=overrides)
+    show_progress = sys.stderr.isatty() if progress is None else progress
+    results = []
+    for gate_id in selected:
+        click.echo(f"running {gate_id} on {env} against {db.redact_url(url)} ...", err=True)
+        result = run_gate(
+            gate_id,
+            env,
+            db_url=url,
+            as_of=as_of,
+            overrides=overrides,
+            output_root=output_dir,
+            progress=show_progress,
+            execution_timeout=timeout,
+        )
+        echo_result(result)
+        results.append(result)
+    sys.exit(exit_code_of(results))
+
+
+def exit_code_of(results: list[GateResult]) -> int:
+    """The worst verdict's exit code."""
+    from .verdict import EXIT_CODES
+
+    return EXIT_CODES[worst(r.status for r in results)] if results else EXIT_ERROR
+
+
+def echo_result(result: GateResult) -> None:
+    """One line for the verdict, one per check, the advice, and where the evidence is."""
+    colours = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "red"}
+    click.secho(result.summary(), fg=colours.get(result.status, "yellow"), bold=True)
+    for check in result.checks:
+        click.echo(f"  {check.status:<12} {check.id:<20} {check.detail}")
+    if result.simulated:
+        click.echo(f"  (simulated data, scenario {result.scenario})")
+    for line in result.actions:
+        click.echo(f"  | {line}")
+    if result.run_dir:
+        click.echo(f"  evidence: {result.run_dir}")
+
+
+@main.command("simulate")
+@click.option("--scenario", required=True, help="Scenario name in params/scenarios/.")
+@click.option(
+    "--db-url",
+    required=True,
+    help="Database to load (required: simulate never reads ROLLOUT_DB_URL or SUPABASE_DB_URL).",
+)
+@click.option(
+    "--env",
+    "env",
+    type=click.Choice(config.ENVIRONMENTS),
+    default="production",
+    show_default=True,
+    help="Which environment of the scenario to load.",
+)
+@click.option("--end", default="", help="End of the timeline, ISO-8601 (default: server now()).")
+@click.option(
+    "--force", is_flag=True, help="Overwrite a table that holds events not written by simulate."
+)
+@reports_errors
+def simulate_command(scenario, db_url, env, end, force):
+    """Load a simulated rollout into a database (replacing earlier simulated data)."""
+    from .context import parse_as_of
+    from .simulate import simulate
+
+    end_time, note = parse_as_of(end)
+    if note:
+        click.echo(note.replace("--as-of", "--end"), err=True)
+    summary = simulate(
+        db_url, scenario, env, end_time, force=force, progress=lambda m: click.echo(m, err=True)
+    )
+    click.echo(
+        f"loaded {summary.rows} events of scenario {scenario} ({env}) into "
+        f"{db.redact_url(db_url)}, {summary.start:%Y-%m-%d %H:%M} to "
+        f"{summary.end:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+@main.group("db")
+def db_group():
+    """The embedded PostgreSQL server, for the demo and for notebooks opened by hand."""
+
+
+@db_group.command("start")
+@reports_errors
+def db_start():
+    """Start the embedded server (data in the per-user cache folder) and print its URLs."""
+    from . import embedded
+
+    for env, url in embedded.start().items():
+        click.echo(f"{env}: {url}")
+    click.echo(f"data directory: {embedded.data_dir()}", err=True)
+
+
+@db_group.command("url")
+@click.option("--env", "env", type=click.Choice(config.ENVIRONMENTS), default="production")
+@click.option("--scenario", help="A database loaded by `demo` for this scenario.")
+@reports_errors
+def db_url_command(env, scenario):
+    """Print the URL of an embedded database, e.g. export ROLLOUT_DB_URL=$(rollout-gates db url)."""
+    from . import embedded
+    from .demo import demo_database
+
+    click.echo(embedded.url(demo_database(scenario, env) if scenario else env))
+
+
+@db_group.command("stop")
+@reports_errors
+def db_stop():
+    """Stop the embedded server."""
+    from . import embedded
+
+    click.echo("stopped" if embedded.stop() else "the embedded server was not running")
+
+
+@main.command("demo")
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    help="Scenario to simulate (repeatable; default: healthy and red-flag-success-dip).",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence root (default: outputs/demo/).",
+)
+@reports_errors
+def demo_command(scenarios, output_dir):
+    """Simulate rollouts on the embedded server, run the gates, print where the evidence is."""
+    from .demo import run_demo
+
+    started = time.monotonic()
+    results = run_demo(list(scenarios) or None, output_dir, echo=lambda m: click.echo(m, err=True))
+    click.echo("")
+    for result in results:
+        echo_result(result)
+    root = output_dir or paths.outputs_dir() / "demo"
+    click.echo(f"\ndemo finished in {time.monotonic() - started:.0f}s; evidence under {root}")
+    click.echo(
+        "open a notebook on the simulated data: export ROLLOUT_DB_URL="
+        "$(rollout-gates db url --env production --scenario healthy); jupyter lab notebooks/"
+    )
+    failed_to_run = [r for r in results if r.status is Status.ERROR]
+    sys.exit(EXIT_ERROR if failed_to_run else 0)

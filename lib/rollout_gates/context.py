@@ -1,0 +1,174 @@
+"""What a gate notebook works with: parameters, a read-only session, the as-of, the run folder."""
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from . import __version__, config, db
+from .errors import DatabaseError, UsageError
+from .gates import GateSpec, gate_module
+from .metrics import Window, load_query
+from .verdict import Check, GateResult, gate_status, write_verdict
+
+
+def parse_as_of(text: str | None) -> tuple[datetime | None, str]:
+    """An ISO-8601 as-of time; naive times are taken as UTC, and the note says so."""
+    if not text:
+        return None, ""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"cannot read --as-of {text!r}: use ISO-8601, e.g. 2026-11-29T03:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC), f"--as-of {text} had no time zone: taken as UTC"
+    return moment.astimezone(UTC), ""
+
+
+@dataclass
+class GateContext:
+    spec: GateSpec
+    env: str
+    params: config.GateParams
+    taxonomy: dict
+    url: str
+    connection: sa.Connection
+    as_of: datetime
+    server_version: str
+    database: str
+    run_dir: Path | None
+    simulated: bool = False
+    scenario: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def window(self) -> Window:
+        return Window.ending(self.as_of, self.params.window)
+
+    def window_of(self, length) -> Window:
+        return Window.ending(self.as_of, length)
+
+    def query(self, name: str, **binds) -> pd.DataFrame:
+        result = self.connection.execute(load_query(name), binds)
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def describe(self) -> str:
+        lines = [
+            f"gate **{self.spec.id}** on **{self.env}** ({self.database}, PostgreSQL "
+            f"{self.server_version}, `{db.redact_url(self.url)}`)",
+            f"as of **{self.as_of:%Y-%m-%d %H:%M:%S} UTC**, window "
+            f"{self.window.start:%Y-%m-%d %H:%M} to {self.window.end:%H:%M} UTC "
+            f"({config.format_duration(self.params.window)})",
+        ]
+        if self.simulated:
+            lines.append(
+                f"**SIMULATED DATA** (scenario `{self.scenario}`): not production evidence"
+            )
+        lines.extend(self.notes)
+        return "\n\n".join(lines)
+
+    def save_table(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
+        """Keep the table as CSV in the run folder; returns it for display."""
+        if self.run_dir is not None:
+            folder = self.run_dir / "tables"
+            folder.mkdir(parents=True, exist_ok=True)
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        return frame
+
+    def save_figure(self, figure, name: str):
+        if self.run_dir is not None:
+            folder = self.run_dir / "figures"
+            folder.mkdir(parents=True, exist_ok=True)
+            figure.savefig(folder / f"{name}.png", dpi=110, bbox_inches="tight")
+        return figure
+
+    def finish(self, checks: list[Check]) -> GateResult:
+        """The gate's verdict from its checks, with the advice for its status; written to disk."""
+        status = gate_status(checks)
+        result = GateResult(
+            gate=self.spec.id,
+            env=self.env,
+            status=status,
+            as_of=self.as_of,
+            window_start=self.window.start,
+            window_end=self.window.end,
+            runbook_step=self.spec.runbook_step,
+            checks=checks,
+            actions=gate_module(self.spec.id).actions(status, self.env),
+            simulated=self.simulated,
+            scenario=self.scenario,
+            params=self.params.model_dump(mode="json"),
+            params_hash=self.params.digest(),
+            tool_version=__version__,
+            server_version=self.server_version,
+            database=self.database,
+            run_dir=str(self.run_dir) if self.run_dir else None,
+        )
+        if self.run_dir is not None:
+            write_verdict(result, self.run_dir / "verdict.json")
+        return result
+
+
+def open_gate(
+    gate_id: str,
+    env: str = "production",
+    as_of: str = "",
+    overrides: dict | None = None,
+    run_dir: str = "",
+) -> GateContext:
+    """Validate the parameters, open a read-only session, fix the as-of time.
+
+    The database URL comes from the environment (ROLLOUT_DB_URL, SUPABASE_DB_URL),
+    never from a notebook parameter, so it is never written into a notebook.
+    """
+    module = gate_module(gate_id)
+    params = config.load_params(
+        module.SPEC.params_model, gate_id, env, {k: str(v) for k, v in (overrides or {}).items()}
+    )
+    taxonomy = config.load_taxonomy()
+    requested_as_of, as_of_note = parse_as_of(as_of)
+    url = db.resolve_db_url()
+    engine = db.create_readonly_engine(url, params.statement_timeout)
+    try:
+        connection = engine.connect()
+        facts = connection.execute(load_query("database_facts")).one()
+    except sa.exc.SQLAlchemyError as exc:
+        raise DatabaseError(db.describe_db_error(exc, url)) from None
+    if not facts.has_events_table:
+        raise DatabaseError(
+            f"database {facts.database!r} has no observability_events table: is "
+            f"{db.redact_url(url)} the application's database?"
+        )
+    if requested_as_of is not None and requested_as_of > facts.server_now:
+        raise UsageError(
+            f"--as-of {requested_as_of:%Y-%m-%dT%H:%M:%SZ} is after the database clock "
+            f"({facts.server_now:%Y-%m-%dT%H:%M:%SZ}): a window in the future has no data"
+        )
+    scenario = None
+    if facts.has_simulation_marker:
+        marker = connection.execute(load_query("simulation_marker")).first()
+        scenario = marker.scenario if marker else "unknown"
+    connection.rollback()
+    folder = Path(run_dir) if run_dir else None
+    if folder is not None:
+        os.makedirs(folder, exist_ok=True)
+    return GateContext(
+        spec=module.SPEC,
+        env=env,
+        params=params,
+        taxonomy=taxonomy,
+        url=url,
+        connection=connection,
+        as_of=(requested_as_of or facts.server_now).astimezone(UTC),
+        server_version=facts.server_version,
+        database=facts.database,
+        run_dir=folder,
+        simulated=facts.has_simulation_marker,
+        scenario=scenario,
+        notes=[as_of_note] if as_of_note else [],
+    )

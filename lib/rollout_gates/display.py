@@ -1,0 +1,48 @@
+"""Verdicts as Markdown: the banner at the top of an output notebook and in its last cell."""
+
+from .verdict import Check, GateResult, Status
+
+ICONS = {
+    Status.PASS: "✅",
+    Status.WARN: "⚠️",
+    Status.INCONCLUSIVE: "⏳",
+    Status.ERROR: "🛑",
+    Status.FAIL: "❌",
+}
+
+
+def format_value(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.1%}" if 0 <= value <= 1 else f"{value:g}"
+    return str(value)
+
+
+def checks_markdown(checks: list[Check]) -> str:
+    rows = ["| check | rule | status | observed | n | detail |", "|---|---|---|---|---|---|"]
+    for check in checks:
+        detail = check.detail.replace("|", "\\|")
+        rows.append(
+            f"| {check.id} | {check.rule} | {ICONS[check.status]} {check.status} | "
+            f"{format_value(check.observed)} | {format_value(check.sample_size)} | {detail} |"
+        )
+    return "\n".join(rows)
+
+
+def verdict_markdown(result: GateResult) -> str:
+    """Status first, then why, then what to do."""
+    parts = [f"# {ICONS[result.status]} {result.status}: {result.gate} on {result.env}"]
+    if result.simulated:
+        parts.append(
+            f"> **Simulated data** (scenario `{result.scenario}`): this is not production evidence."
+        )
+    when = f"as of {result.as_of:%Y-%m-%d %H:%M:%S} UTC" if result.as_of else "as-of unknown"
+    parts.append(f"*{result.runbook_step}* · {when}")
+    if result.error:
+        parts.append(f"**Error:** {result.error}")
+    if result.checks:
+        parts.append(checks_markdown(result.checks))
+    if result.actions:
+        parts.append("**What to do now:**\n\n```bash\n" + "\n".join(result.actions) + "\n```")
+    return "\n\n".join(parts)

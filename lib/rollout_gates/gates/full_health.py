@@ -1,0 +1,113 @@
+"""full-health: the runbook's red flags over the last hour (Phase 2, Step 3)."""
+
+from dataclasses import dataclass
+
+from ..config import Duration, GateParams, Rate
+from ..flags import plan_commands
+from ..metrics import (
+    OutcomeSummary,
+    Traffic,
+    Window,
+    fetch_event_buckets,
+    fetch_max_per_hour,
+    fetch_outcomes,
+    fetch_traffic,
+    summarize_outcomes,
+)
+from ..rules import (
+    assess_circuit_opens,
+    assess_rate,
+    assess_sustained_errors,
+    assess_telemetry_coverage,
+    assess_v3_traffic,
+)
+from ..verdict import Check, Status
+from . import GateSpec
+
+
+class FullHealthParams(GateParams):
+    success_rate_min: Rate
+    manual_review_rate_max: Rate
+    trend_window: Duration
+    trend_bucket: Duration
+
+
+SPEC = GateSpec(
+    id="full-health",
+    runbook_step="Phase 2, Step 3: intensive monitoring, red flags (every 30-60 min for 6h)",
+    window="1h",
+    env="production",
+    params_model=FullHealthParams,
+)
+
+
+@dataclass(frozen=True)
+class FullHealthMetrics:
+    """Everything the red-flag rules look at, for one window."""
+
+    outcomes: OutcomeSummary
+    error_buckets: list[int]
+    circuit_opens_max_per_hour: int
+    circuit_opens: int
+    traffic: Traffic
+
+
+def collect(connection, taxonomy: dict, window: Window, params: FullHealthParams):
+    """Run the gate's queries; returns the metrics and the frames the notebook shows."""
+    events = taxonomy["coordinator"]["outcomes"]
+    outcomes = fetch_outcomes(
+        connection, taxonomy, window, params.error_bucket, params.outcome_grace
+    )
+    errors = fetch_event_buckets(connection, taxonomy, window, params.error_bucket, events["error"])
+    max_opens, opens = fetch_max_per_hour(connection, taxonomy, window, events["circuit_open"])
+    metrics = FullHealthMetrics(
+        outcomes=summarize_outcomes(outcomes),
+        error_buckets=errors["events"].tolist(),
+        circuit_opens_max_per_hour=max_opens,
+        circuit_opens=opens,
+        traffic=fetch_traffic(connection, taxonomy, window),
+    )
+    return metrics, {"outcomes": outcomes, "errors": errors}
+
+
+def evaluate(metrics: FullHealthMetrics, params: FullHealthParams) -> list[Check]:
+    """The runbook's red flags, each a check; pure."""
+    small_sample = {
+        "min_decided": params.min_decided,
+        "red_flag_min_decided": params.red_flag_min_decided,
+    }
+    return [
+        assess_rate(
+            "success_rate",
+            "success rate",
+            metrics.outcomes.success,
+            params.success_rate_min,
+            at_least=True,
+            **small_sample,
+        ),
+        assess_rate(
+            "manual_review_rate",
+            "manual review rate",
+            metrics.outcomes.manual_review_rate,
+            params.manual_review_rate_max,
+            at_least=False,
+            **small_sample,
+        ),
+        assess_sustained_errors(
+            metrics.error_buckets, params.sustained_error_buckets, params.error_bucket
+        ),
+        assess_circuit_opens(
+            metrics.circuit_opens_max_per_hour,
+            metrics.circuit_opens,
+            params.circuit_open_max_per_hour,
+        ),
+        assess_v3_traffic(metrics.traffic),
+        assess_telemetry_coverage(metrics.traffic),
+    ]
+
+
+def actions(status: Status, env: str) -> list[str]:
+    """On FAIL, the runbook's immediate rollback: rollback first, investigate later."""
+    if status is not Status.FAIL:
+        return []
+    return plan_commands("rollback", env)

@@ -1,0 +1,245 @@
+"""Outcome-based metrics (DESIGN.md, "Metrics"): SQL does the counting, Python the arithmetic."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from .stats import Proportion, wilson_interval
+
+# Outcomes that are still in flight while younger than the grace period.
+PENDABLE = frozenset({"retry", "circuit_open"})
+OUTCOME_CLASSES = ("confirmed", "manual_review", "error", "retry", "circuit_open")
+
+
+@dataclass(frozen=True)
+class Window:
+    """[start, end): end is the as-of time."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def ending(cls, end: datetime, length: timedelta) -> "Window":
+        return cls(end - length, end)
+
+    def binds(self) -> dict:
+        return {"window_start": self.start, "window_end": self.end}
+
+
+@cache
+def load_query(name: str) -> sa.TextClause:
+    """queries/<name>.sql as a statement with bound parameters."""
+    text = resources.files("rollout_gates").joinpath("queries", f"{name}.sql").read_text()
+    return sa.text(text)
+
+
+def fetch_frame(connection: Connection, name: str, **binds) -> pd.DataFrame:
+    result = connection.execute(load_query(name), binds)
+    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def coordinator_binds(taxonomy: dict) -> dict:
+    coordinator = taxonomy["coordinator"]
+    outcomes = coordinator["outcomes"]
+    return {
+        "coordinator_source": coordinator["source"],
+        "outcome_classes": list(outcomes),
+        "outcome_types": list(outcomes.values()),
+    }
+
+
+def fetch_outcomes(
+    connection: Connection, taxonomy: dict, window: Window, bucket: timedelta, grace: timedelta
+) -> pd.DataFrame:
+    """Bookings per (bucket_start, outcome, pending); at most one row per bucket and outcome."""
+    frame = fetch_frame(
+        connection,
+        "outcome_buckets",
+        **window.binds(),
+        **coordinator_binds(taxonomy),
+        bucket=bucket,
+        grace=grace,
+    )
+    return frame.astype({"bookings": "int64", "pending": "bool"})
+
+
+@dataclass(frozen=True)
+class OutcomeSummary:
+    """Counts of bookings by outcome, and the rates the gates judge."""
+
+    confirmed: int = 0
+    manual_review: int = 0
+    error: int = 0
+    unresolved: int = 0
+    pending: int = 0
+
+    @property
+    def decided(self) -> int:
+        return self.confirmed + self.manual_review + self.error + self.unresolved
+
+    @property
+    def success(self) -> Proportion:
+        return Proportion(self.confirmed, self.decided)
+
+    @property
+    def manual_review_rate(self) -> Proportion:
+        return Proportion(self.manual_review, self.decided)
+
+
+def summarize_outcomes(frame: pd.DataFrame) -> OutcomeSummary:
+    """Fold outcome rows into decided and pending counts."""
+    counts = dict.fromkeys(("confirmed", "manual_review", "error", "unresolved", "pending"), 0)
+    for outcome, pending, bookings in frame[["outcome", "pending", "bookings"]].itertuples(
+        index=False
+    ):
+        if outcome in PENDABLE:
+            counts["pending" if pending else "unresolved"] += int(bookings)
+        else:
+            counts[outcome] += int(bookings)
+    return OutcomeSummary(**counts)
+
+
+def rates_by_bucket(frame: pd.DataFrame, window: Window, bucket: timedelta) -> pd.DataFrame:
+    """Per bucket: decided bookings, success and manual-review rates with 95% intervals."""
+    rows = []
+    for start in bucket_starts(window, bucket):
+        summary = summarize_outcomes(frame[frame["bucket_start"] == start])
+        row = {"bucket_start": start, "decided": summary.decided, "pending": summary.pending}
+        for name, proportion in (
+            ("success", summary.success),
+            ("manual_review", summary.manual_review_rate),
+        ):
+            interval = wilson_interval(proportion.k, proportion.n) or (None, None)
+            row |= {
+                f"{name}_rate": proportion.rate,
+                f"{name}_low": interval[0],
+                f"{name}_high": interval[1],
+            }
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def bucket_starts(window: Window, bucket: timedelta) -> list[datetime]:
+    """Bucket starts aligned to the window end, as date_bin(bucket, t, window_end) gives them."""
+    count = -(-(window.end - window.start) // bucket)
+    return [window.end - bucket * (count - i) for i in range(count)]
+
+
+def fetch_event_buckets(
+    connection: Connection,
+    taxonomy: dict,
+    window: Window,
+    bucket: timedelta,
+    event_type: str,
+) -> pd.DataFrame:
+    """Events of one coordinator type per bucket, every bucket of the window present."""
+    frame = fetch_frame(
+        connection,
+        "event_buckets",
+        **window.binds(),
+        coordinator_source=taxonomy["coordinator"]["source"],
+        event_type=event_type,
+        bucket=bucket,
+    )
+    counts = dict(zip(frame["bucket_start"], frame["events"], strict=True))
+    starts = bucket_starts(window, bucket)
+    return pd.DataFrame({"bucket_start": starts, "events": [int(counts.get(s, 0)) for s in starts]})
+
+
+def longest_run(counts) -> int:
+    """The longest stretch of consecutive buckets with at least one event."""
+    longest = current = 0
+    for count in counts:
+        current = current + 1 if count > 0 else 0
+        longest = max(longest, current)
+    return longest
+
+
+def fetch_max_per_hour(
+    connection: Connection, taxonomy: dict, window: Window, event_type: str
+) -> tuple[int, int]:
+    """(most events of this type in any rolling hour, total in the window)."""
+    row = connection.execute(
+        load_query("max_events_per_hour"),
+        {
+            **window.binds(),
+            "coordinator_source": taxonomy["coordinator"]["source"],
+            "event_type": event_type,
+        },
+    ).one()
+    return int(row.max_in_any_hour), int(row.total)
+
+
+@dataclass(frozen=True)
+class Traffic:
+    active_starts: int
+    bookings_with_activity: int
+    bookings_seen_by_coordinator: int
+
+
+def fetch_traffic(connection: Connection, taxonomy: dict, window: Window) -> Traffic:
+    coordinator = taxonomy["coordinator"]
+    row = connection.execute(
+        load_query("v3_traffic"),
+        {
+            **window.binds(),
+            "coordinator_source": coordinator["source"],
+            "start_type": coordinator["start"],
+            "active_mode": coordinator["active_mode"],
+            "activity_sources": list(taxonomy["booking_activity_sources"]),
+        },
+    ).one()
+    return Traffic(*(int(value) for value in row))
+
+
+def outcome_table(summary: OutcomeSummary) -> pd.DataFrame:
+    """The outcome counts and rates as one small table for display and CSV."""
+    rows = [
+        ("confirmed", summary.confirmed),
+        ("manual_review", summary.manual_review),
+        ("error", summary.error),
+        ("unresolved (retry or circuit_open older than the grace period)", summary.unresolved),
+        ("decided", summary.decided),
+        ("pending (not counted)", summary.pending),
+    ]
+    frame = pd.DataFrame(rows, columns=["bookings", "count"])
+    rates = pd.DataFrame(
+        [
+            ("success rate", summary.success.describe()),
+            ("manual review rate", summary.manual_review_rate.describe()),
+        ],
+        columns=["bookings", "count"],
+    )
+    return pd.concat([frame, rates], ignore_index=True)
+
+
+@dataclass(frozen=True)
+class Trends:
+    rates: pd.DataFrame
+    errors: pd.DataFrame
+    circuit_opens: pd.DataFrame
+
+
+def fetch_trends(
+    connection: Connection,
+    taxonomy: dict,
+    window: Window,
+    rate_bucket: timedelta,
+    event_bucket: timedelta,
+    grace: timedelta,
+) -> Trends:
+    """Rates per `rate_bucket`, errors and circuit opens per `event_bucket`, over `window`."""
+    events = taxonomy["coordinator"]["outcomes"]
+    outcomes = fetch_outcomes(connection, taxonomy, window, rate_bucket, grace)
+    return Trends(
+        rates=rates_by_bucket(outcomes, window, rate_bucket),
+        errors=fetch_event_buckets(connection, taxonomy, window, event_bucket, events["error"]),
+        circuit_opens=fetch_event_buckets(
+            connection, taxonomy, window, event_bucket, events["circuit_open"]
+        ),
+    )

@@ -1,0 +1,66 @@
+"""Trend figures: rates per bucket with their 95% intervals, and event counts per bucket."""
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
+import pandas as pd
+
+
+def plot_rate(
+    rates: pd.DataFrame, rate: str, title: str, limits: list[tuple[float, str]], ylim=(0, 1.02)
+):
+    """Point estimate per bucket with its Wilson interval as error bars, and limit lines."""
+    figure, axis = plt.subplots(figsize=(9, 3.2))
+    known = rates.dropna(subset=[f"{rate}_rate"])
+    centres = bucket_centres(rates).loc[known.index]
+    if known.empty:
+        axis.text(
+            0.5, 0.5, "no decided bookings", ha="center", va="center", transform=axis.transAxes
+        )
+    else:
+        centre = known[f"{rate}_rate"]
+        axis.errorbar(
+            centres,
+            centre,
+            yerr=[centre - known[f"{rate}_low"], known[f"{rate}_high"] - centre],
+            fmt="o-",
+            capsize=3,
+            label=f"{title} (95% CI)",
+        )
+    for value, label in limits:
+        axis.axhline(value, linestyle="--", linewidth=1, color="tab:red", label=label)
+    axis.set_ylim(*ylim)
+    axis.yaxis.set_major_formatter(mticker.PercentFormatter(1.0))
+    _finish(axis, title)
+    return figure
+
+
+def plot_counts(series: dict[str, pd.DataFrame], title: str):
+    """Bars of event counts per bucket, one colour per event type."""
+    figure, axis = plt.subplots(figsize=(9, 2.8))
+    width = None
+    for offset, (label, frame) in enumerate(series.items()):
+        starts = pd.to_datetime(frame["bucket_start"])
+        if width is None:
+            step = (starts.iloc[1] - starts.iloc[0]) if len(starts) > 1 else pd.Timedelta("10min")
+            width = step / max(len(series), 1) * 0.9
+        axis.bar(starts + width * offset, frame["events"], width=width, align="edge", label=label)
+    axis.yaxis.get_major_locator().set_params(integer=True)
+    _finish(axis, title)
+    return figure
+
+
+def bucket_centres(frame: pd.DataFrame) -> pd.Series:
+    """Plot a bucket at its middle, so the last point sits just before the as-of time."""
+    starts = pd.to_datetime(frame["bucket_start"])
+    step = starts.diff().median() if len(starts) > 1 else pd.Timedelta(0)
+    return starts + step / 2
+
+
+def _finish(axis, title: str) -> None:
+    axis.set_title(title, loc="left")
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz="UTC"))
+    axis.set_xlabel("UTC")
+    axis.grid(alpha=0.3)
+    axis.legend(loc="lower left", fontsize=8)
+    axis.figure.tight_layout()

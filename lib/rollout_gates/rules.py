@@ -1,0 +1,185 @@
+"""Pure decision rules shared by the gates (DESIGN.md, "Verdicts").
+
+Each function turns one observation into a Check; none touches the database.
+"""
+
+from datetime import timedelta
+
+from .config import format_duration
+from .metrics import Traffic, longest_run
+from .stats import Proportion, percent
+from .verdict import Check, Status
+
+
+def assess_rate(
+    check_id: str,
+    name: str,
+    proportion: Proportion,
+    limit: float,
+    *,
+    at_least: bool,
+    min_decided: int,
+    red_flag_min_decided: int,
+) -> Check:
+    """A rate against a limit, honest about small samples.
+
+    FAIL when the point estimate is beyond the limit with at least
+    `red_flag_min_decided` bookings, or when the whole 95% interval is beyond it
+    with fewer. PASS needs `min_decided` bookings: no data is never a PASS.
+    """
+    comparison = ">=" if at_least else "<="
+    rule = f"{name} {comparison} {percent(limit)}"
+    common = {
+        "id": check_id,
+        "rule": rule,
+        "threshold": limit,
+        "sample_size": proportion.n,
+        "observed": proportion.rate,
+        "interval": proportion.interval,
+    }
+    if proportion.n == 0:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"no decided bookings in the window; {min_decided} needed",
+        )
+
+    def beyond(value: float) -> bool:
+        return value < limit if at_least else value > limit
+
+    low, high = proportion.interval
+    nearest_bound = high if at_least else low
+    observed = proportion.describe()
+    side = "below" if at_least else "above"
+    if proportion.n >= red_flag_min_decided and beyond(proportion.rate):
+        return Check(
+            **common, status=Status.FAIL, detail=f"{name} {observed} is {side} {percent(limit)}"
+        )
+    if proportion.n < red_flag_min_decided and beyond(nearest_bound):
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{name} {observed}: the whole 95% interval is {side} {percent(limit)}",
+        )
+    if beyond(proportion.rate):
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"{name} {observed} is {side} {percent(limit)} on a small sample: "
+            f"{proportion.n} decided, a red flag needs {red_flag_min_decided}",
+        )
+    if proportion.n < min_decided:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"{name} {observed}: {proportion.n} decided bookings, {min_decided} needed",
+        )
+    return Check(**common, status=Status.PASS, detail=f"{name} {observed}")
+
+
+def assess_sustained_errors(
+    bucket_counts: list[int], needed_buckets: int, bucket: timedelta
+) -> Check:
+    """coordinator.error in `needed_buckets` consecutive buckets is sustained: FAIL.
+
+    Isolated errors are shown as WARN, which never changes the gate.
+    """
+    run, total = longest_run(bucket_counts), sum(bucket_counts)
+    size = format_duration(bucket)
+    common = {
+        "id": "sustained_errors",
+        "rule": f"coordinator.error in fewer than {needed_buckets} consecutive {size} buckets",
+        "observed": run,
+        "threshold": needed_buckets,
+        "sample_size": total,
+    }
+    if run >= needed_buckets:
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{total} coordinator.error, in {run} consecutive {size} buckets",
+        )
+    if total:
+        return Check(
+            **common,
+            status=Status.WARN,
+            detail=f"{total} coordinator.error, not sustained (longest run {run} of {size})",
+        )
+    return Check(**common, status=Status.PASS, detail="no coordinator.error")
+
+
+def assess_circuit_opens(max_in_any_hour: int, total: int, limit: int) -> Check:
+    """More than `limit` coordinator.circuit_open in any hour is frequent: FAIL."""
+    common = {
+        "id": "circuit_opens",
+        "rule": f"at most {limit} coordinator.circuit_open in any hour",
+        "observed": max_in_any_hour,
+        "threshold": limit,
+        "sample_size": total,
+    }
+    if max_in_any_hour > limit:
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{max_in_any_hour} coordinator.circuit_open within one hour ({total} in all)",
+        )
+    if total:
+        return Check(
+            **common,
+            status=Status.WARN,
+            detail=f"{total} coordinator.circuit_open, at most {max_in_any_hour} in an hour",
+        )
+    return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")
+
+
+def assess_v3_traffic(traffic: Traffic) -> Check:
+    """V3 must receive traffic when bookings are being made."""
+    common = {
+        "id": "v3_traffic",
+        "rule": "coordinator.start with mode=active present when bookings exist",
+        "observed": traffic.active_starts,
+        "sample_size": traffic.bookings_with_activity,
+    }
+    if traffic.active_starts:
+        return Check(
+            **common,
+            status=Status.PASS,
+            detail=f"{traffic.active_starts} active coordinator starts; "
+            f"{traffic.bookings_with_activity} bookings with activity",
+        )
+    if traffic.bookings_with_activity:
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{traffic.bookings_with_activity} bookings had activity but no "
+            "coordinator.start with mode=active: V3 receives no traffic "
+            "(flag off, deploy not live, or telemetry lost)",
+        )
+    return Check(
+        **common,
+        status=Status.INCONCLUSIVE,
+        detail="no booking activity and no coordinator events in the window",
+    )
+
+
+def assess_telemetry_coverage(traffic: Traffic, minimum: float = 0.9) -> Check:
+    """Advisory: bookings with activity that the coordinator never wrote about."""
+    seen, total = traffic.bookings_seen_by_coordinator, traffic.bookings_with_activity
+    common = {
+        "id": "telemetry_coverage",
+        "rule": f"coordinator events for at least {percent(minimum)} of bookings with activity",
+        "observed": seen / total if total else None,
+        "threshold": minimum,
+        "sample_size": total,
+    }
+    if total and seen / total < minimum:
+        return Check(
+            **common,
+            status=Status.WARN,
+            detail=f"only {seen} of {total} bookings with activity have coordinator events",
+        )
+    return Check(
+        **common,
+        status=Status.PASS,
+        detail=f"{seen} of {total} bookings with activity have coordinator events",
+    )

@@ -1,0 +1,228 @@
+"""Execute a gate's notebook with papermill and leave its evidence, whatever happens."""
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nbformat
+
+from . import __version__, config, db, paths
+from .context import parse_as_of
+from .display import verdict_markdown
+from .errors import RolloutGatesError
+from .gates import gate_module
+from .verdict import GateResult, Status, read_verdict, write_verdict
+
+KERNEL_NAME = "rollout-gates"
+TEXT_SUFFIXES = {".ipynb", ".html", ".json", ".csv", ".md", ".txt", ".log"}
+
+
+def run_gate(
+    gate_id: str,
+    env: str,
+    *,
+    db_url: str,
+    as_of: str = "",
+    overrides: dict[str, str] | None = None,
+    output_root: Path | None = None,
+    progress: bool = False,
+    execution_timeout: int = 600,
+) -> GateResult:
+    """Run one gate into outputs/<env>/<gate>/<UTC timestamp>/ and return its verdict.
+
+    Bad parameters raise UsageError before anything runs or is written. Once the
+    run folder exists, every failure ends as an ERROR verdict beside the partial notebook.
+    """
+    module = gate_module(gate_id)
+    params = check_request(gate_id, env, db_url=db_url, as_of=as_of, overrides=overrides)
+    run_dir = make_run_dir(output_root or paths.outputs_dir(), env, gate_id)
+    notebook_path = run_dir / f"{gate_id}.ipynb"
+    secrets = tuple(filter(None, [db.url_password(db_url), os.environ.get("PGPASSWORD")]))
+
+    error = execute(
+        paths.notebooks_dir() / f"{gate_id}.ipynb",
+        notebook_path,
+        parameters={
+            "env": env,
+            "as_of": as_of or "",
+            "overrides": dict(overrides or {}),
+            "run_dir": str(run_dir),
+        },
+        kernel_env={"ROLLOUT_DB_URL": db_url},
+        progress=progress,
+        execution_timeout=execution_timeout,
+    )
+    verdict_path = run_dir / "verdict.json"
+    if error is None and not verdict_path.exists():
+        error = "the notebook finished without recording a verdict"
+    if error is None:
+        result = read_verdict(verdict_path)
+    else:
+        result = GateResult(
+            gate=gate_id,
+            env=env,
+            status=Status.ERROR,
+            runbook_step=module.SPEC.runbook_step,
+            error=db.redact_text(error, secrets),
+            params=params.model_dump(mode="json"),
+            params_hash=params.digest(),
+            tool_version=__version__,
+            run_dir=str(run_dir),
+        )
+        write_verdict(result, verdict_path)
+    annotate_notebook(notebook_path, result)
+    render_html(notebook_path, run_dir / f"{gate_id}.html")
+    for leaked in scrub_secrets(run_dir, secrets):
+        print(f"warning: removed a secret from {leaked} (please report this)", file=sys.stderr)
+    return result
+
+
+def check_request(
+    gate_id: str, env: str, *, db_url: str, as_of: str, overrides: dict[str, str] | None
+) -> config.GateParams:
+    """Refuse bad input (UsageError) before anything runs; returns the gate's parameters."""
+    module = gate_module(gate_id)
+    params = config.load_params(module.SPEC.params_model, gate_id, env, overrides)
+    parse_as_of(as_of)
+    db.sqlalchemy_url(db_url)
+    return params
+
+
+def make_run_dir(root: Path, env: str, gate_id: str) -> Path:
+    """A new folder named by the UTC time; a second run in the same second gets a suffix."""
+    parent = root / env / gate_id
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        for attempt in range(1, 1000):
+            candidate = parent / (stamp if attempt == 1 else f"{stamp}-{attempt}")
+            try:
+                candidate.mkdir(mode=0o755)
+                return candidate
+            except FileExistsError:
+                continue
+    except OSError as exc:
+        raise RolloutGatesError(
+            f"cannot write evidence under {parent}: {exc.strerror}; "
+            "choose a writable folder with --output-dir"
+        ) from None
+    raise RolloutGatesError(f"too many runs of {gate_id} in one second under {parent}")
+
+
+@contextlib.contextmanager
+def kernel_environment(values: dict[str, str]) -> Iterator[None]:
+    """Hand values to the kernel through its environment (papermill's kernel inherits ours)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def execute(
+    source: Path,
+    target: Path,
+    *,
+    parameters: dict,
+    kernel_env: dict[str, str],
+    progress: bool,
+    execution_timeout: int,
+) -> str | None:
+    """Run the notebook; returns None on success, else a one-line description of the failure."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    if not source.exists():
+        return f"notebook {source} is missing"
+    ensure_kernel()
+    PrivateKernelManager = _private_kernel_manager()  # noqa: N806
+    with kernel_environment(kernel_env):
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(target),
+                parameters=parameters,
+                kernel_name=KERNEL_NAME,
+                progress_bar=progress,
+                cwd=str(target.parent),
+                execution_timeout=execution_timeout,
+                kernel_manager_class=PrivateKernelManager,
+            )
+        except PapermillExecutionError as exc:
+            return f"{exc.ename}: {' '.join(str(exc.evalue).split())}"
+        except Exception as exc:  # kernel death, timeouts: the run still ends with a verdict
+            return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    return None
+
+
+def _private_kernel_manager():
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import CaselessStrEnum
+
+    class PrivateKernelManager(AsyncKernelManager):
+        """Talk to the kernel over IPC sockets, not a TCP port other local users could reach."""
+
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    return PrivateKernelManager
+
+
+def ensure_kernel() -> None:
+    """Register this interpreter as the `rollout-gates` kernel if no such kernel exists.
+
+    Papermill then runs notebooks with the package's own Python, not whatever
+    `python3` kernel happens to be installed.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        from ipykernel.kernelspec import install
+
+        install(kernel_name=KERNEL_NAME, display_name="Python (rollout-gates)", prefix=sys.prefix)
+
+
+def annotate_notebook(path: Path, result: GateResult) -> None:
+    """Put the verdict in the notebook's metadata and as a banner cell at its top."""
+    notebook = nbformat.read(path, as_version=4) if path.exists() else nbformat.v4.new_notebook()
+    banner = nbformat.v4.new_markdown_cell(verdict_markdown(result))
+    banner.metadata["tags"] = ["rollout-gates-verdict"]
+    notebook.cells.insert(0, banner)
+    notebook.metadata["rollout_gates"] = result.model_dump(mode="json")
+    nbformat.write(notebook, path)
+
+
+def render_html(notebook_path: Path, html_path: Path) -> None:
+    """The executed notebook as HTML without code cells, for incident reports."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    html_path.write_text(body)
+
+
+def scrub_secrets(folder: Path, secrets: tuple[str, ...]) -> list[Path]:
+    """Last line of defence: no secret survives in a text file of the run folder.
+
+    Returns the files that held one: each is a leak upstream, to be fixed there.
+    """
+    cleaned_files = []
+    for path in folder.rglob("*"):
+        if path.is_file() and path.suffix in TEXT_SUFFIXES:
+            text = path.read_text(errors="replace")
+            cleaned = db.redact_text(text, secrets)
+            if cleaned != text:
+                path.write_text(cleaned)
+                cleaned_files.append(path)
+    return cleaned_files

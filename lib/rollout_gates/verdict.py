@@ -1,0 +1,119 @@
+"""Checks, gate results and how statuses combine (DESIGN.md, "Verdicts")."""
+
+import json
+import os
+import tempfile
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import EXIT_ERROR, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    WARN = "WARN"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    ERROR = "ERROR"
+    FAIL = "FAIL"
+
+
+# Worst wins: a FAIL outranks an ERROR, which outranks "not enough data".
+SEVERITY = {Status.PASS: 0, Status.INCONCLUSIVE: 1, Status.ERROR: 2, Status.FAIL: 3}
+
+EXIT_CODES = {
+    Status.PASS: EXIT_PASS,
+    Status.FAIL: EXIT_FAIL,
+    Status.INCONCLUSIVE: EXIT_INCONCLUSIVE,
+    Status.ERROR: EXIT_ERROR,
+}
+
+
+class Check(BaseModel):
+    """One rule applied to one observation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    rule: str
+    status: Status
+    detail: str
+    observed: float | int | str | None = None
+    threshold: float | int | str | None = None
+    sample_size: int | None = None
+    interval: tuple[float, float] | None = None
+
+    @property
+    def gating(self) -> bool:
+        """WARN is advisory: it is shown but never changes the gate."""
+        return self.status is not Status.WARN
+
+
+class GateResult(BaseModel):
+    """A gate's verdict, as written to verdict.json and the notebook's metadata."""
+
+    gate: str
+    env: str
+    status: Status
+    as_of: datetime | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    runbook_step: str = ""
+    checks: list[Check] = Field(default_factory=list)
+    actions: list[str] = Field(default_factory=list)
+    error: str | None = None
+    simulated: bool = False
+    scenario: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    params_hash: str | None = None
+    tool_version: str = ""
+    server_version: str | None = None
+    database: str | None = None
+    run_dir: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    def summary(self) -> str:
+        failing = [c.id for c in self.checks if c.status not in (Status.PASS, Status.WARN)]
+        tail = f" ({', '.join(failing)})" if failing else ""
+        if self.error:
+            tail = f": {self.error}"
+        when = f" as of {self.as_of:%Y-%m-%d %H:%M} UTC" if self.as_of else ""
+        return f"{self.gate} [{self.env}]{when}: {self.status}{tail}"
+
+
+def worst(statuses) -> Status:
+    """The worst gating status; PASS when there is none (WARN never counts)."""
+    gating = [Status(s) for s in statuses if Status(s) is not Status.WARN]
+    return max(gating, key=SEVERITY.__getitem__, default=Status.PASS)
+
+
+def gate_status(checks: list[Check]) -> Status:
+    """A gate with no checks has judged nothing: that is never a PASS."""
+    if not checks:
+        return Status.INCONCLUSIVE
+    return worst(c.status for c in checks)
+
+
+def write_verdict(result: GateResult, path: Path) -> None:
+    """Write atomically (temporary file then rename): a reader never sees half a verdict."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = result.model_dump_json(indent=2)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".verdict-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(payload + "\n")
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_verdict(path: Path) -> GateResult:
+    return GateResult.model_validate(json.loads(path.read_text()))

@@ -1,0 +1,143 @@
+"""The decision rules, named after the behaviour they guarantee.
+
+Expected statuses are worked out by hand from DESIGN.md's rules; Wilson bounds
+used below are computed in the comments with z = 1.96.
+"""
+
+from datetime import timedelta
+
+import pytest
+
+from rollout_gates.metrics import Traffic
+from rollout_gates.rules import (
+    assess_circuit_opens,
+    assess_rate,
+    assess_sustained_errors,
+    assess_telemetry_coverage,
+    assess_v3_traffic,
+)
+from rollout_gates.stats import Proportion
+from rollout_gates.verdict import Status
+
+RED_FLAG = {"min_decided": 10, "red_flag_min_decided": 10}
+
+
+def success(k, n, **rules):
+    return assess_rate(
+        "success_rate", "success rate", Proportion(k, n), 0.90, at_least=True, **(RED_FLAG | rules)
+    )
+
+
+def manual_review(k, n, **rules):
+    return assess_rate(
+        "manual_review_rate",
+        "manual review rate",
+        Proportion(k, n),
+        0.05,
+        at_least=False,
+        **(RED_FLAG | rules),
+    )
+
+
+def test_no_decided_bookings_is_inconclusive():
+    check = success(0, 0)
+    assert check.status is Status.INCONCLUSIVE
+    assert "no decided bookings" in check.detail
+
+
+def test_success_below_limit_with_enough_bookings_fails():
+    # 34/40 = 85% < 90% with 40 >= 10 decided: the point estimate decides.
+    check = success(34, 40)
+    assert check.status is Status.FAIL
+    assert check.sample_size == 40
+
+
+def test_success_exactly_at_limit_passes():
+    # ">= 90%": 36/40 is exactly 90%, not a red flag.
+    assert success(36, 40).status is Status.PASS
+
+
+def test_red_flag_needs_whole_interval_below_limit_when_sample_small():
+    # 3/5: Wilson upper = (0.6 + 0.384)/1.768 + 1.96*sqrt(0.048 + 0.0384)/1.768 = 0.882 < 0.90.
+    assert success(3, 5).status is Status.FAIL
+    # 4/5: upper = 0.670 + 0.294 = 0.964 >= 0.90: below the limit, but not provably.
+    check = success(4, 5)
+    assert check.status is Status.INCONCLUSIVE
+    assert "small sample" in check.detail
+
+
+def test_small_sample_within_limit_is_inconclusive_not_pass():
+    check = success(5, 5)
+    assert check.status is Status.INCONCLUSIVE
+    assert "5 decided bookings, 10 needed" in check.detail
+
+
+def test_point_below_limit_never_passes_when_min_decided_is_lowered():
+    # min_decided 3 < red_flag_min_decided 10: 4/5 is below 90% but cannot fail yet.
+    assert success(4, 5, min_decided=3).status is Status.INCONCLUSIVE
+
+
+def test_manual_review_above_limit_fails():
+    # 3/40 = 7.5% > 5%.
+    assert manual_review(3, 40).status is Status.FAIL
+
+
+def test_manual_review_at_limit_passes():
+    # 2/40 = 5% is not "> 5%".
+    assert manual_review(2, 40).status is Status.PASS
+
+
+def test_single_manual_review_fails_on_its_interval():
+    # 1/1: Wilson lower = 0.603 - 0.397 = 0.207 > 5%: even one booking proves it.
+    assert manual_review(1, 1).status is Status.FAIL
+
+
+def test_sustained_errors_fail():
+    check = assess_sustained_errors([0, 1, 2, 1, 0, 0], 3, timedelta(minutes=10))
+    assert check.status is Status.FAIL
+    assert check.observed == 3
+    assert check.sample_size == 4
+
+
+def test_isolated_errors_warn_without_failing():
+    check = assess_sustained_errors([1, 0, 1, 1, 0, 1], 3, timedelta(minutes=10))
+    assert check.status is Status.WARN
+    assert check.observed == 2
+
+
+def test_no_errors_pass():
+    assert assess_sustained_errors([0] * 6, 3, timedelta(minutes=10)).status is Status.PASS
+
+
+def test_frequent_circuit_opens_fail():
+    assert assess_circuit_opens(6, 6, limit=5).status is Status.FAIL
+
+
+def test_circuit_opens_at_limit_only_warn():
+    assert assess_circuit_opens(5, 9, limit=5).status is Status.WARN
+
+
+@pytest.mark.parametrize(
+    ("traffic", "expected"),
+    [
+        (
+            Traffic(active_starts=0, bookings_with_activity=80, bookings_seen_by_coordinator=0),
+            "FAIL",
+        ),
+        (
+            Traffic(active_starts=0, bookings_with_activity=0, bookings_seen_by_coordinator=0),
+            "INCONCLUSIVE",
+        ),
+        (
+            Traffic(active_starts=41, bookings_with_activity=40, bookings_seen_by_coordinator=40),
+            "PASS",
+        ),
+    ],
+)
+def test_v3_without_traffic_while_bookings_exist_fails(traffic, expected):
+    assert assess_v3_traffic(traffic).status == expected
+
+
+def test_telemetry_gap_is_an_advisory_warning():
+    gap = Traffic(active_starts=20, bookings_with_activity=40, bookings_seen_by_coordinator=20)
+    assert assess_telemetry_coverage(gap).status is Status.WARN
