@@ -4,11 +4,18 @@ With ROLLOUT_TEST_DB_URL set (the CI's Postgres 15), tests use that server and c
 their own databases on it; otherwise an embedded server is started for the session.
 """
 
+import json
 import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
 
+import psycopg
 import pytest
 
 from rollout_gates import admin
@@ -50,3 +57,97 @@ def make_database(pg_server_url) -> Iterator[Callable[[str], str]]:
     yield make
     for database in created:
         admin.drop_database(pg_server_url, database)
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`rollout-gates ARGS` in a child process, as a user or a scheduler runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "rollout_gates", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="session")
+def cli():
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def scenario_end(pg_server_url) -> datetime:
+    """A timeline end one minute before the database clock, on a whole minute."""
+    with psycopg.connect(pg_server_url) as connection:
+        now = connection.execute("SELECT date_trunc('minute', now())").fetchone()[0]
+    return now - timedelta(minutes=1)
+
+
+@pytest.fixture(scope="session")
+def scenario_db(pg_server_url, scenario_end) -> Iterator[Callable[..., str]]:
+    """Load a scenario's environment once per session into its own database, via the CLI."""
+    loaded: dict[tuple[str, str], str] = {}
+
+    def load(name: str, env: str = "production") -> str:
+        if (name, env) not in loaded:
+            database = unique_database_name(f"{name}_{env}")
+            url = admin.create_database(pg_server_url, database, replace=True)
+            completed = run_cli(
+                "simulate", "--scenario", name, "--env", env, "--db-url", url,
+                "--end", scenario_end.isoformat(),
+            )  # fmt: skip
+            assert completed.returncode == 0, completed.stderr
+            loaded[(name, env)] = database
+        return admin.with_database(pg_server_url, loaded[(name, env)])
+
+    yield load
+    for database in loaded.values():
+        admin.drop_database(pg_server_url, database)
+
+
+@dataclass
+class GateRun:
+    completed: subprocess.CompletedProcess
+    verdict: dict
+    run_dir: Path
+
+    @property
+    def checks(self) -> dict[str, dict]:
+        return {check["id"]: check for check in self.verdict["checks"]}
+
+    @property
+    def statuses(self) -> dict[str, str]:
+        return {check_id: check["status"] for check_id, check in self.checks.items()}
+
+
+@pytest.fixture(scope="session")
+def run_gate():
+    """Run a gate through the CLI into `output_dir`; returns the run and its verdict.json."""
+
+    def run(gate, env, url, output_dir, as_of=None, *settings, extra_env=None) -> GateRun:
+        before = set(output_dir.glob(f"{env}/{gate}/*"))
+        args = ["run", gate, "--env", env, "--db-url", url, "--output-dir", str(output_dir)]
+        if as_of is not None:
+            args += ["--as-of", as_of.isoformat()]
+        for setting in settings:
+            args += ["--set", setting]
+        completed = run_cli(*args, env=extra_env)
+        [run_dir] = set(output_dir.glob(f"{env}/{gate}/*")) - before
+        verdict = json.loads((run_dir / "verdict.json").read_text())
+        return GateRun(completed, verdict, run_dir)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def write_ledger(scenario_end):
+    """Write a scenario's flag changes as the ledger under an evidence root, as the demo does."""
+    from rollout_gates.ledger import append_changes, ledger_path
+    from rollout_gates.simulate import flag_changes, load_scenario
+
+    def write(output_dir: Path, name: str, env: str = "production") -> Path:
+        path = ledger_path(output_dir, env)
+        append_changes(path, flag_changes(load_scenario(name), env, scenario_end))
+        return path
+
+    return write

@@ -3,7 +3,7 @@ import shutil
 import pytest
 
 from rollout_gates import paths
-from rollout_gates.config import load_params, parse_duration, parse_overrides
+from rollout_gates.config import Attestations, load_params, parse_duration, parse_overrides
 from rollout_gates.errors import UsageError
 from rollout_gates.gates.full_health import FullHealthParams
 
@@ -69,3 +69,23 @@ def test_set_needs_key_and_value():
 def test_durations_read_like_the_runbook():
     assert parse_duration("48h").total_seconds() == 48 * 3600
     assert parse_duration("7d").days == 7
+
+
+class _Checklist(Attestations):
+    oncall: str | None = None
+    rollback_plan: str | None = None
+
+
+class _AttestingParams(FullHealthParams):
+    attest: _Checklist = _Checklist()
+
+
+def test_attestations_are_set_with_dotted_keys():
+    params = load_params(_AttestingParams, "full-health", "production", {"attest.oncall": "Ana"})
+    assert params.attest.oncall == "Ana"
+    assert params.attest.rollback_plan is None
+
+
+def test_unknown_attestation_suggests_the_closest():
+    with pytest.raises(UsageError, match="did you mean 'attest.oncall'"):
+        load_params(_AttestingParams, "full-health", "production", {"attest.oncal": "Ana"})

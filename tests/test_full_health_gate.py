@@ -7,9 +7,6 @@ the hour before --as-of; with 40 bookings an hour spaced 90 s apart it holds 40.
 """
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from datetime import timedelta
 
@@ -30,86 +27,29 @@ ALL_CHECKS = (
 )
 
 
-@pytest.fixture(scope="session")
-def scenario_end(pg_server_url):
-    """A timeline end one minute before the database clock, on a whole minute."""
-    with psycopg.connect(pg_server_url) as connection:
-        now = connection.execute("SELECT date_trunc('minute', now())").fetchone()[0]
-    return now - timedelta(minutes=1)
+def full_health(run_gate, url, output_dir, as_of=None, *settings, **kwargs):
+    return run_gate("full-health", "production", url, output_dir, as_of, *settings, **kwargs)
 
 
-@pytest.fixture(scope="session")
-def scenario_db(pg_server_url, scenario_end):
-    """Load each scenario once per session into its own database, through the CLI."""
-    loaded = {}
-
-    def load(name: str) -> str:
-        if name not in loaded:
-            url = admin.create_database(pg_server_url, f"fh_{name.replace('-', '_')}", replace=True)
-            cli("simulate", "--scenario", name, "--db-url", url, "--end", scenario_end.isoformat())
-            loaded[name] = url
-        return loaded[name]
-
-    yield load
-    for name in loaded:
-        admin.drop_database(pg_server_url, f"fh_{name.replace('-', '_')}")
-
-
-def cli(*args, env=None, check=True):
-    completed = subprocess.run(
-        [sys.executable, "-m", "rollout_gates", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=600,
-    )
-    if check and completed.returncode not in (0, 1, 3, 4):
-        raise AssertionError(f"{args} exited {completed.returncode}: {completed.stderr}")
-    return completed
-
-
-def run_gate(url, output_dir, as_of, *settings):
-    completed = cli(
-        "run",
-        "full-health",
-        "--env",
-        "production",
-        "--db-url",
-        url,
-        "--as-of",
-        as_of.isoformat(),
-        "--output-dir",
-        str(output_dir),
-        *(arg for s in settings for arg in ("--set", s)),
-    )
-    [verdict_path] = output_dir.glob("production/full-health/*/verdict.json")
-    verdict = json.loads(verdict_path.read_text())
-    return completed, verdict, {c["id"]: c for c in verdict["checks"]}
-
-
-def statuses(checks):
-    return {check_id: check["status"] for check_id, check in checks.items()}
-
-
-def test_healthy_rollout_passes(scenario_db, scenario_end, tmp_path):
+def test_healthy_rollout_passes(run_gate, scenario_db, scenario_end, tmp_path):
     # 40 bookings; over the 2,000 of the full phase 20 retries and 10 manual reviews are
     # spread evenly, so at most 1 of each here: success >= 38/40 = 95%, manual <= 1/39.
-    completed, verdict, checks = run_gate(scenario_db("healthy"), tmp_path, scenario_end)
+    run = full_health(run_gate, scenario_db("healthy"), tmp_path, scenario_end)
+    completed, verdict, checks = run.completed, run.verdict, run.checks
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert statuses(checks) == dict.fromkeys(ALL_CHECKS, "PASS")
+    assert run.statuses == dict.fromkeys(ALL_CHECKS, "PASS")
     assert checks["success_rate"]["sample_size"] >= 39
     assert checks["success_rate"]["observed"] >= 38 / 40
     assert verdict["simulated"] is True and verdict["scenario"] == "healthy"
 
 
-def test_success_dip_fails_at_the_incident_hour(scenario_db, scenario_end, tmp_path):
+def test_success_dip_fails_at_the_incident_hour(run_gate, scenario_db, scenario_end, tmp_path):
     # The window is the dip hour exactly: 40 bookings, 34 confirmed, 5 retries, 1 manual
     # review. At most 2 retries fall in its last 15 minutes (pending), so 38-40 are
     # decided and success <= 34/38 = 89.5% < 90% with n >= 10: a red flag.
     incident_end = scenario_end - timedelta(hours=3)
-    completed, verdict, checks = run_gate(
-        scenario_db("red-flag-success-dip"), tmp_path, incident_end
-    )
+    run = full_health(run_gate, scenario_db("red-flag-success-dip"), tmp_path, incident_end)
+    completed, verdict, checks = run.completed, run.verdict, run.checks
     assert completed.returncode == 1
     assert checks["success_rate"]["status"] == "FAIL"
     assert 38 <= checks["success_rate"]["sample_size"] <= 40
@@ -117,7 +57,7 @@ def test_success_dip_fails_at_the_incident_hour(scenario_db, scenario_end, tmp_p
         34 / checks["success_rate"]["sample_size"]
     )
     # 1/38 = 2.6% manual review, no errors, no circuit opens: only the success rate fails.
-    assert {k: v for k, v in statuses(checks).items() if k != "success_rate"} == dict.fromkeys(
+    assert {k: v for k, v in run.statuses.items() if k != "success_rate"} == dict.fromkeys(
         set(ALL_CHECKS) - {"success_rate"}, "PASS"
     )
     rollback = "\n".join(verdict["actions"])
@@ -126,16 +66,20 @@ def test_success_dip_fails_at_the_incident_hour(scenario_db, scenario_end, tmp_p
     assert "FAIL" in completed.stdout and "vercel --prod" in completed.stdout
 
 
-def test_success_dip_has_recovered_three_hours_later(scenario_db, scenario_end, tmp_path):
-    completed, _, checks = run_gate(scenario_db("red-flag-success-dip"), tmp_path, scenario_end)
+def test_success_dip_has_recovered_three_hours_later(run_gate, scenario_db, scenario_end, tmp_path):
+    run = full_health(run_gate, scenario_db("red-flag-success-dip"), tmp_path, scenario_end)
+    completed, checks = run.completed, run.checks
     assert completed.returncode == 0
     assert checks["success_rate"]["status"] == "PASS"
 
 
-def test_manual_review_surge_fails_on_manual_review_only(scenario_db, scenario_end, tmp_path):
+def test_manual_review_surge_fails_on_manual_review_only(
+    run_gate, scenario_db, scenario_end, tmp_path
+):
     # Surge hour: 40 bookings, quotas 36.8 -> 37 confirmed and 3.2 -> 3 manual reviews, no
     # retries, so all 40 are decided: manual 3/40 = 7.5% > 5%, success 37/40 = 92.5%.
-    completed, _, checks = run_gate(scenario_db("manual-review-surge"), tmp_path, scenario_end)
+    run = full_health(run_gate, scenario_db("manual-review-surge"), tmp_path, scenario_end)
+    completed, checks = run.completed, run.checks
     assert completed.returncode == 1
     assert checks["manual_review_rate"]["status"] == "FAIL"
     assert checks["manual_review_rate"]["observed"] == pytest.approx(3 / 40)
@@ -143,11 +87,12 @@ def test_manual_review_surge_fails_on_manual_review_only(scenario_db, scenario_e
     assert checks["success_rate"]["observed"] == pytest.approx(37 / 40)
 
 
-def test_sustained_errors_fail(scenario_db, scenario_end, tmp_path):
+def test_sustained_errors_fail(run_gate, scenario_db, scenario_end, tmp_path):
     # Errors from 50 to 10 minutes before the end: 27 bookings, 6.75 -> 7 errors spread
     # every ~3.9 bookings (~6 min), so each of the four 10-minute buckets has one: a run
     # of 4 >= 3. Seven failed bookings of at most 42 also sink success below 90%.
-    completed, _, checks = run_gate(scenario_db("sustained-errors"), tmp_path, scenario_end)
+    run = full_health(run_gate, scenario_db("sustained-errors"), tmp_path, scenario_end)
+    completed, checks = run.completed, run.checks
     assert completed.returncode == 1
     assert checks["sustained_errors"]["status"] == "FAIL"
     assert checks["sustained_errors"]["observed"] == 4
@@ -156,30 +101,35 @@ def test_sustained_errors_fail(scenario_db, scenario_end, tmp_path):
     assert checks["circuit_opens"]["status"] == "PASS"
 
 
-def test_isolated_error_warns_but_does_not_fail(scenario_db, scenario_end, tmp_path):
+def test_isolated_error_warns_but_does_not_fail(run_gate, scenario_db, scenario_end, tmp_path):
     # 7 bookings in the 10-minute period, 1.05 -> 1 error: one bucket, not sustained.
-    completed, verdict, checks = run_gate(scenario_db("isolated-error"), tmp_path, scenario_end)
+    run = full_health(run_gate, scenario_db("isolated-error"), tmp_path, scenario_end)
+    completed, verdict, checks = run.completed, run.verdict, run.checks
     assert completed.returncode == 0
     assert verdict["status"] == "PASS"
     assert checks["sustained_errors"]["status"] == "WARN"
     assert checks["sustained_errors"]["sample_size"] == 1
 
 
-def test_circuit_storm_fails_on_circuit_opens(scenario_db, scenario_end, tmp_path):
+def test_circuit_storm_fails_on_circuit_opens(run_gate, scenario_db, scenario_end, tmp_path):
     # 30 bookings in the 45-minute storm, 12 rejected by the breaker and confirmed on the
     # next call two minutes later: 12 > 5 opens in an hour, but no booking is lost.
-    completed, _, checks = run_gate(scenario_db("circuit-storm"), tmp_path, scenario_end)
+    run = full_health(run_gate, scenario_db("circuit-storm"), tmp_path, scenario_end)
+    completed, checks = run.completed, run.checks
     assert completed.returncode == 1
     assert checks["circuit_opens"]["status"] == "FAIL"
     assert checks["circuit_opens"]["observed"] == 12
     assert checks["success_rate"]["status"] == "PASS"
 
 
-def test_telemetry_gap_fails_because_v3_sees_no_traffic(scenario_db, scenario_end, tmp_path):
+def test_telemetry_gap_fails_because_v3_sees_no_traffic(
+    run_gate, scenario_db, scenario_end, tmp_path
+):
     # The last two hours: bookings are created (40 in the window) but the coordinator
     # writes nothing: no decided booking (INCONCLUSIVE), no active start while bookings
     # exist (FAIL).
-    completed, _, checks = run_gate(scenario_db("telemetry-gap"), tmp_path, scenario_end)
+    run = full_health(run_gate, scenario_db("telemetry-gap"), tmp_path, scenario_end)
+    completed, checks = run.completed, run.checks
     assert completed.returncode == 1
     assert checks["v3_traffic"]["status"] == "FAIL"
     assert checks["v3_traffic"]["sample_size"] == 40
@@ -187,24 +137,26 @@ def test_telemetry_gap_fails_because_v3_sees_no_traffic(scenario_db, scenario_en
     assert checks["telemetry_coverage"]["status"] == "WARN"
 
 
-def test_low_volume_is_inconclusive_not_pass(scenario_db, scenario_end, tmp_path):
+def test_low_volume_is_inconclusive_not_pass(run_gate, scenario_db, scenario_end, tmp_path):
     # 27 bookings a day: at most 2 decided in an hour, fewer than the 10 needed.
-    completed, verdict, checks = run_gate(scenario_db("low-volume"), tmp_path, scenario_end)
+    run = full_health(run_gate, scenario_db("low-volume"), tmp_path, scenario_end)
+    completed, verdict, checks = run.completed, run.verdict, run.checks
     assert completed.returncode == 3
     assert verdict["status"] == "INCONCLUSIVE"
     assert checks["success_rate"]["status"] == "INCONCLUSIVE"
     assert checks["success_rate"]["sample_size"] <= 2
 
 
-def test_empty_database_is_inconclusive(make_database, tmp_path, scenario_end):
-    completed, verdict, checks = run_gate(make_database("fh_empty"), tmp_path, scenario_end)
+def test_empty_database_is_inconclusive(run_gate, make_database, tmp_path, scenario_end):
+    run = full_health(run_gate, make_database("fh_empty"), tmp_path, scenario_end)
+    completed, verdict, checks = run.completed, run.verdict, run.checks
     assert completed.returncode == 3
     assert verdict["status"] == "INCONCLUSIVE"
     assert checks["success_rate"]["sample_size"] == 0
     assert verdict["simulated"] is False
 
 
-def test_unreachable_database_is_an_error_with_partial_evidence(tmp_path):
+def test_unreachable_database_is_an_error_with_partial_evidence(cli, tmp_path):
     completed = cli(
         "run",
         "full-health",
@@ -225,7 +177,7 @@ def test_unreachable_database_is_an_error_with_partial_evidence(tmp_path):
     assert (run_dir / "full-health.html").exists()
 
 
-def test_missing_table_is_an_error_naming_it(pg_server_url, tmp_path):
+def test_missing_table_is_an_error_naming_it(cli, pg_server_url, tmp_path):
     url = admin.with_database(pg_server_url, "fh_no_table")
     with psycopg.connect(pg_server_url, autocommit=True) as connection:
         connection.execute("DROP DATABASE IF EXISTS fh_no_table")
@@ -242,7 +194,7 @@ def test_missing_table_is_an_error_naming_it(pg_server_url, tmp_path):
     assert "observability_events" in json.loads(verdict_path.read_text())["error"]
 
 
-def test_password_never_reaches_evidence_or_output(scenario_db, tmp_path):
+def test_password_never_reaches_evidence_or_output(cli, scenario_db, tmp_path):
     password = f"Sekr1t-{uuid.uuid4().hex[:12]}"
     role = f"rg_reader_{uuid.uuid4().hex[:8]}"
     url = scenario_db("healthy")
@@ -269,10 +221,10 @@ def test_password_never_reaches_evidence_or_output(scenario_db, tmp_path):
         assert password.encode() not in path.read_bytes(), f"password found in {path}"
 
 
-def test_bad_parameter_is_a_usage_error_before_anything_is_written(tmp_path):
+def test_bad_parameter_is_a_usage_error_before_anything_is_written(cli, tmp_path):
     completed = cli(
         "run", "full-health", "--env", "production", "--db-url", "postgresql://u@h/db",
-        "--set", "min_decided=ten", "--output-dir", str(tmp_path), check=False,
+        "--set", "min_decided=ten", "--output-dir", str(tmp_path),
     )  # fmt: skip
     assert completed.returncode == 2
     assert "min_decided" in completed.stderr

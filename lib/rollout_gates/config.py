@@ -69,6 +69,35 @@ class GateParams(BaseModel):
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+class Attestations(BaseModel):
+    """Human items the data cannot show, given as `--set attest.NAME="who"`; each field a name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def known_keys(model: type[BaseModel]) -> set[str]:
+    """Parameter names, with `field.sub` for nested models such as attestations."""
+    keys = set()
+    for name, field in model.model_fields.items():
+        keys.add(name)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys.update(f"{name}.{sub}" for sub in annotation.model_fields)
+    return keys
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """{'attest.oncall': 'Ana'} -> {'attest': {'oncall': 'Ana'}}."""
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        head, dot, tail = key.partition(".")
+        if dot:
+            nested.setdefault(head, {})[tail] = value
+        else:
+            nested[key] = value
+    return nested
+
+
 def read_yaml(path: Path) -> dict:
     """Read a YAML mapping; a syntax error names the file and line."""
     try:
@@ -126,7 +155,7 @@ def load_params(
         (env_path, (env_file.get("gates") or {}).get(gate) or {}),
     ]
     merged: dict[str, Any] = {}
-    known = set(model.model_fields)
+    known = known_keys(model)
     for source, layer in layers:
         for key in layer:
             if key not in known:
@@ -139,7 +168,11 @@ def load_params(
             raise UsageError(
                 f"--set: unknown parameter {key!r} for gate {gate}{_suggest(key, known)}"
             )
-    merged.update(overrides or {})
+    for key, value in nest(dict(overrides or {})).items():
+        if isinstance(value, dict):
+            merged[key] = {**(merged.get(key) or {}), **value}
+        else:
+            merged[key] = value
     try:
         return model.model_validate(merged)
     except ValidationError as exc:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from . import __version__, config, db
+from . import __version__, config, db, paths
 from .errors import DatabaseError, UsageError
 from .gates import GateSpec, gate_module
+from .ledger import FlagChange, ledger_path, read_ledger
 from .metrics import Window, load_query
 from .verdict import Check, GateResult, gate_status, write_verdict
 
@@ -50,6 +51,15 @@ class GateContext:
     def window(self) -> Window:
         return Window.ending(self.as_of, self.params.window)
 
+    @property
+    def evidence_root(self) -> Path:
+        """Where recorded verdicts and the flag ledger are: the run's outputs root."""
+        return self.run_dir.parents[2] if self.run_dir else paths.outputs_dir()
+
+    def ledger(self, env: str | None = None) -> list[FlagChange]:
+        """The flag changes recorded for `env` (this gate's by default); [] without a ledger."""
+        return read_ledger(ledger_path(self.evidence_root, env or self.env))
+
     def window_of(self, length) -> Window:
         return Window.ending(self.as_of, length)
 
@@ -87,9 +97,13 @@ class GateContext:
             figure.savefig(folder / f"{name}.png", dpi=110, bbox_inches="tight")
         return figure
 
-    def finish(self, checks: list[Check]) -> GateResult:
-        """The gate's verdict from its checks, with the advice for its status; written to disk."""
+    def finish(self, checks: list[Check], advise=None) -> GateResult:
+        """The gate's verdict from its checks, with the advice for its status; written to disk.
+
+        `advise(status)` gives the lines to act on; by default the gate module's `actions`.
+        """
         status = gate_status(checks)
+        advise = advise or (lambda s: gate_module(self.spec.id).actions(s, self.env))
         result = GateResult(
             gate=self.spec.id,
             env=self.env,
@@ -99,7 +113,7 @@ class GateContext:
             window_end=self.window.end,
             runbook_step=self.spec.runbook_step,
             checks=checks,
-            actions=gate_module(self.spec.id).actions(status, self.env),
+            actions=advise(status),
             simulated=self.simulated,
             scenario=self.scenario,
             params=self.params.model_dump(mode="json"),

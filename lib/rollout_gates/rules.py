@@ -183,3 +183,28 @@ def assess_telemetry_coverage(traffic: Traffic, minimum: float = 0.9) -> Check:
         status=Status.PASS,
         detail=f"{seen} of {total} bookings with activity have coordinator events",
     )
+
+
+def assess_attestations(attestations, labels: dict[str, str], recorded_at) -> list[Check]:
+    """One check per human item: given is recorded with who and when; missing is INCONCLUSIVE."""
+    checks = []
+    for name, label in labels.items():
+        who = getattr(attestations, name)
+        common = {"id": f"attest.{name}", "rule": f"attested: {label}", "observed": who}
+        if who:
+            checks.append(
+                Check(
+                    **common,
+                    status=Status.PASS,
+                    detail=f"attested by {who} at {recorded_at:%Y-%m-%d %H:%M} UTC",
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    **common,
+                    status=Status.INCONCLUSIVE,
+                    detail=f'not attested: add --set attest.{name}="your name"',
+                )
+            )
+    return checks

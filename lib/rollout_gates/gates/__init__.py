@@ -1,11 +1,31 @@
-"""The gate registry: one module a gate, each with a SPEC, `collect` and `evaluate`."""
+"""The gate registry: one module a gate, found by discovery, listed in runbook order.
+
+A gate module defines SPEC (a GateSpec), its parameter model, pure `evaluate`
+functions and `actions(status, env)`: the advice its verdict carries.
+"""
 
 import difflib
+import importlib
+import pkgutil
 from dataclasses import dataclass
+from functools import cache
 from types import ModuleType
 
 from ..config import GateParams
 from ..errors import UsageError
+
+# The runbook's order; a gate module not listed here comes after these.
+RUNBOOK_ORDER = (
+    "prerequisites",
+    "shadow",
+    "preflight",
+    "full-health",
+    "full-extended",
+    "scale",
+    "rollback",
+    "success",
+    "cleanup",
+)
 
 
 @dataclass(frozen=True)
@@ -17,10 +37,16 @@ class GateSpec:
     params_model: type[GateParams]
 
 
+@cache
 def _registry() -> dict[str, ModuleType]:
-    from . import full_health
-
-    return {module.SPEC.id: module for module in (full_health,)}
+    modules = [
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in pkgutil.iter_modules(__path__)
+        if not info.name.startswith("_")
+    ]
+    order = {gate_id: position for position, gate_id in enumerate(RUNBOOK_ORDER)}
+    modules.sort(key=lambda m: (order.get(m.SPEC.id, len(order)), m.SPEC.id))
+    return {module.SPEC.id: module for module in modules}
 
 
 def gate_ids() -> list[str]:
