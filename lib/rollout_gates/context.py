@@ -9,7 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from . import __version__, config, db, paths
-from .errors import DatabaseError, UsageError
+from .errors import DatabaseError, RolloutGatesError, UsageError
 from .gates import GateSpec, gate_module
 from .ledger import FlagChange, ledger_path, read_ledger
 from .metrics import Window, load_query
@@ -46,6 +46,7 @@ class GateContext:
     simulated: bool = False
     scenario: str | None = None
     notes: list[str] = field(default_factory=list)
+    demo_root: Path | None = None
 
     @property
     def window(self) -> Window:
@@ -54,7 +55,9 @@ class GateContext:
     @property
     def evidence_root(self) -> Path:
         """Where recorded verdicts and the flag ledger are: the run's outputs root."""
-        return self.run_dir.parents[2] if self.run_dir else paths.outputs_dir()
+        if self.run_dir:
+            return self.run_dir.parents[2]
+        return self.demo_root or paths.outputs_dir()
 
     def ledger(self, env: str | None = None) -> list[FlagChange]:
         """The flag changes recorded for `env` (this gate's by default); [] without a ledger."""
@@ -146,7 +149,7 @@ def open_gate(
     )
     taxonomy = config.load_taxonomy()
     requested_as_of, as_of_note = parse_as_of(as_of)
-    url = db.resolve_db_url()
+    url, fallback_note = database_url_for(env)
     engine = db.create_readonly_engine(url, params.statement_timeout)
     try:
         connection = engine.connect()
@@ -184,5 +187,34 @@ def open_gate(
         run_dir=folder,
         simulated=facts.has_simulation_marker,
         scenario=scenario,
-        notes=[as_of_note] if as_of_note else [],
+        notes=[note for note in (as_of_note, fallback_note) if note],
+        demo_root=demo_evidence_root(scenario) if fallback_note else None,
     )
+
+
+def database_url_for(env: str) -> tuple[str, str]:
+    """The URL from the environment; in a notebook opened by hand, else the embedded server's.
+
+    `rollout-gates run` always passes a URL, so a scheduled run never lands on demo data.
+    """
+    try:
+        return db.resolve_db_url(), ""
+    except UsageError as missing:
+        from . import embedded
+
+        try:
+            url = embedded.url(env)
+        except RolloutGatesError:
+            raise missing from None
+        return url, (
+            "**No ROLLOUT_DB_URL set: reading the embedded demo database** "
+            f"(`{env}`); set ROLLOUT_DB_URL to judge a real environment."
+        )
+
+
+def demo_evidence_root(scenario: str | None) -> Path | None:
+    """The latest demo's evidence for this scenario, where preflight and cleanup find verdicts."""
+    if not scenario:
+        return None
+    root = paths.outputs_dir() / "demo" / "latest" / scenario
+    return root if root.exists() else None
