@@ -7,8 +7,10 @@ their own databases on it; otherwise an embedded server is started for the sessi
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from rollout_gates import admin
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory) -> Iterator[str]:
+def pg_server_url() -> Iterator[str]:
     """The URL of the test server's `postgres` database."""
     external = os.environ.get("ROLLOUT_TEST_DB_URL")
     if external:
@@ -30,12 +32,15 @@ def pg_server_url(tmp_path_factory) -> Iterator[str]:
         return
     from rollout_gates import embedded
 
-    pgdata = tmp_path_factory.mktemp("pg") / "data"
+    # Not under pytest's basetemp: a concurrent pytest run prunes old basetemps, data and all.
+    folder = Path(tempfile.mkdtemp(prefix="rollout-gates-test-pg-"))
+    pgdata = folder / "data"
     urls = embedded.start(pgdata)
     try:
         yield admin.with_database(urls["production"], "postgres")
     finally:
         embedded.stop(pgdata)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def unique_database_name(name: str) -> str:
