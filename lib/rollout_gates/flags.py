@@ -1,26 +1,147 @@
-"""The runbook's flag matrix (params/flags.yaml) rendered as the commands of a phase."""
+"""The runbook's flag matrix (params/flags.yaml): the commands of a phase, and env files checked
+against it with the application's own parsing (spec/telemetry.md, "Feature flags")."""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
 
 from . import paths
 from .config import read_yaml
 from .errors import UsageError
+from .ledger import MAX_PARALLEL, SHADOW, V3
+
+BOOLEAN_FLAGS = (V3, SHADOW)
+MAX_PARALLEL_ACCEPTED = range(1, 51)  # the application ignores other values
+MAX_PARALLEL_CLAMP = 20
+DEFAULTS = {V3: "false", SHADOW: "false", MAX_PARALLEL: "3"}
 
 
 def load_flag_matrix() -> dict:
     return read_yaml(paths.params_dir() / "flags.yaml")
 
 
+def phases() -> list[str]:
+    matrix = load_flag_matrix()
+    return sorted({p for values in matrix["variables"].values() for p in values})
+
+
+def expected_values(phase: str) -> dict[str, str]:
+    """The runbook's value of each variable in `phase` (its Environment Variable Reference)."""
+    if phase not in phases():
+        raise UsageError(f"unknown phase {phase!r}; known: {', '.join(phases())}")
+    matrix = load_flag_matrix()
+    return {var: values[phase] for var, values in matrix["variables"].items() if phase in values}
+
+
 def plan_commands(phase: str, env: str) -> list[str]:
     """The runbook's shell lines for `phase`: `vercel env add` per variable, then deploy."""
     matrix = load_flag_matrix()
-    phases = {p for values in matrix["variables"].values() for p in values}
-    if phase not in phases:
-        raise UsageError(f"unknown phase {phase!r}; known: {', '.join(sorted(phases))}")
-    lines = []
-    for variable, values in matrix["variables"].items():
-        if phase in values:
-            lines.append(matrix["set_command"].format(variable=variable, env=env))
-            lines.append(f"# When prompted, enter: {values[phase]}")
+    lines = set_lines(expected_values(phase), env)
     lines.append(matrix["deploy_command"])
     if phase in (matrix.get("verify") or {}):
         lines.append(f"# {matrix['verify'][phase]}")
     return lines
+
+
+def plan_scale(current: int, target: int, env: str, cap: int = 5) -> list[str]:
+    """Phase 2 Step 5: one step up at a time, never past the cap."""
+    if target > cap:
+        raise UsageError(f"MAX_PARALLEL {target} is past the cap of {cap} (runbook: max 5)")
+    if target != current + 1:
+        raise UsageError(
+            f"MAX_PARALLEL goes up one step at a time: from {current} the next value is "
+            f"{current + 1}, not {target}"
+        )
+    lines = set_lines({MAX_PARALLEL: str(target)}, env)
+    lines.append(load_flag_matrix()["deploy_command"])
+    lines.append(f"# Monitor for 6+ hours before the next increase (cap {cap})")
+    return lines
+
+
+def set_lines(values: dict[str, str], env: str) -> list[str]:
+    command = load_flag_matrix()["set_command"]
+    lines = []
+    for variable, value in values.items():
+        lines.append(command.format(variable=variable, env=env))
+        lines.append(f"# When prompted, enter: {value}")
+    return lines
+
+
+def app_value(variable: str, raw: str | None) -> str:
+    """What the application makes of a raw value: exact true/false, MAX_PARALLEL 1-50 clamped."""
+    if raw is None:
+        return DEFAULTS[variable]
+    if variable in BOOLEAN_FLAGS:
+        return raw if raw in ("true", "false") else DEFAULTS[variable]
+    if variable == MAX_PARALLEL:
+        if re.fullmatch(r"[0-9]+", raw) and int(raw) in MAX_PARALLEL_ACCEPTED:
+            return str(min(int(raw), MAX_PARALLEL_CLAMP))
+        return DEFAULTS[variable]
+    return raw
+
+
+def validate_setting(variable: str, value: str) -> str:
+    """A value to record in the ledger must be one the application accepts as written."""
+    if variable not in DEFAULTS:
+        raise UsageError(f"unknown flag {variable!r}; known: {', '.join(DEFAULTS)}")
+    if app_value(variable, value) != value:
+        raise UsageError(
+            f"{variable}={value!r}: the application would read {app_value(variable, value)!r}"
+        )
+    return value
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=value lines as `vercel env pull` writes them (quotes removed, comments skipped)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    variable: str
+    expected: str
+    found: str | None
+    app_reads: str
+
+    def describe(self) -> str:
+        found = "missing" if self.found is None else repr(self.found)
+        return (
+            f"{self.variable}: expected {self.expected!r}, found {found} "
+            f"(the application reads {self.app_reads!r})"
+        )
+
+
+def check_env_values(values: dict[str, str], phase: str) -> list[Mismatch]:
+    """Each runbook variable of the phase whose value, as the application parses it, differs."""
+    mismatches = []
+    for variable, expected in expected_values(phase).items():
+        found = values.get(variable)
+        reads = app_value(variable, found)
+        if reads != expected or found != expected:
+            mismatches.append(Mismatch(variable, expected, found, reads))
+    return mismatches
+
+
+def effective_mode(values: dict[str, str]) -> str:
+    """full when V3 is true (it wins over shadow), shadow, or legacy."""
+    if app_value(V3, values.get(V3)) == "true":
+        return "full"
+    if app_value(SHADOW, values.get(SHADOW)) == "true":
+        return "shadow"
+    return "legacy"

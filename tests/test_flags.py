@@ -1,0 +1,107 @@
+"""Flag plans against the runbook's own commands, and env files parsed as the application does."""
+
+import re
+
+import pytest
+
+from rollout_gates import flags, paths
+from rollout_gates.errors import UsageError
+from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3
+
+RUNBOOK = paths.PROJECT_ROOT.parent / "shared" / "seeds" / "000_cfb8426ff147fbd1.txt"
+
+
+def runbook_section(title: str) -> list[str]:
+    """The `vercel env add` and `# When prompted` lines of one runbook step, as written."""
+    if not RUNBOOK.exists():
+        pytest.skip(f"the runbook is not beside the checkout ({RUNBOOK})")
+    text = RUNBOOK.read_text()
+    section = text[text.index(title) :]
+    block = section[section.index("```bash") : section.index("```", section.index("```bash") + 7)]
+    wanted = re.compile(r"^(vercel env add \S+ production|# (When prompted, e|E)nter: \S+)$")
+    lines = [line.strip() for line in block.splitlines() if wanted.match(line.strip())]
+    return [line.replace("# Enter:", "# When prompted, enter:") for line in lines]
+
+
+@pytest.mark.parametrize(
+    ("phase", "title"),
+    [
+        ("shadow", "### Step 1: Set Shadow Mode Environment Variables"),
+        ("full", "### Step 1: Flip to Full Mode"),
+        ("rollback", "### Immediate Rollback (If Issues Detected)"),
+    ],
+)
+def test_plan_gives_the_runbooks_commands(phase, title):
+    planned = [
+        line
+        for line in flags.plan_commands(phase, "production")
+        if "vercel env" in line or "When prompted" in line
+    ]
+    assert planned == runbook_section(title)
+    assert "vercel --prod" in flags.plan_commands(phase, "production")
+
+
+def test_scale_plan_is_one_step_at_a_time_below_the_cap():
+    assert flags.plan_scale(3, 4, "production")[:2] == [
+        "vercel env add FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL production",
+        "# When prompted, enter: 4",
+    ]
+    with pytest.raises(UsageError, match="one step at a time"):
+        flags.plan_scale(3, 5, "production")
+    with pytest.raises(UsageError, match="past the cap"):
+        flags.plan_scale(5, 6, "production")
+
+
+def full(**values):
+    return {V3: "true", SHADOW: "false", MAX_PARALLEL: "3"} | values
+
+
+@pytest.mark.parametrize(
+    ("values", "mismatched"),
+    [
+        (full(), set()),
+        (full(**{V3: "TRUE"}), {V3}),
+        (full(**{V3: "1"}), {V3}),
+        ({SHADOW: "false", MAX_PARALLEL: "3"}, {V3}),
+        (full(**{MAX_PARALLEL: "0"}), {MAX_PARALLEL}),
+        (full(**{MAX_PARALLEL: "30"}), {MAX_PARALLEL}),
+        (full(**{MAX_PARALLEL: "7"}), {MAX_PARALLEL}),
+    ],
+)
+def test_env_values_are_checked_as_the_application_reads_them(values, mismatched):
+    assert {m.variable for m in flags.check_env_values(values, "full")} == mismatched
+
+
+def test_application_parsing_of_each_flag():
+    assert flags.app_value(V3, "TRUE") == "false", "only the exact word true switches V3 on"
+    assert flags.app_value(V3, None) == "false"
+    assert flags.app_value(MAX_PARALLEL, "0") == "3", "outside 1-50 the default applies"
+    assert flags.app_value(MAX_PARALLEL, "30") == "20", "1-50 is clamped to 20"
+    assert flags.app_value(MAX_PARALLEL, "7") == "7"
+
+
+def test_v3_wins_over_shadow():
+    assert flags.effective_mode({V3: "true", SHADOW: "true"}) == "full"
+    assert flags.effective_mode({V3: "false", SHADOW: "true"}) == "shadow"
+
+
+def test_env_file_quotes_and_comments(tmp_path):
+    path = tmp_path / ".env.production.local"
+    path.write_text(
+        "# Created by Vercel CLI\n"
+        f'{V3}="true"\n'
+        f"{SHADOW}='false'\n"
+        f"export {MAX_PARALLEL}=3\n"
+        'OTHER="x=y"\n'
+    )
+    values = flags.read_env_file(path)
+    assert values == {V3: "true", SHADOW: "false", MAX_PARALLEL: "3", "OTHER": "x=y"}
+    assert flags.check_env_values(values, "full") == []
+
+
+def test_recorded_values_must_be_ones_the_application_accepts():
+    assert flags.validate_setting(MAX_PARALLEL, "4") == "4"
+    with pytest.raises(UsageError, match="would read"):
+        flags.validate_setting(V3, "True")
+    with pytest.raises(UsageError, match="unknown flag"):
+        flags.validate_setting("FEATURE_ASSIGNMENT_PIPELINE_V4", "true")
