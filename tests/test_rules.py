@@ -141,3 +141,19 @@ def test_v3_without_traffic_while_bookings_exist_fails(traffic, expected):
 def test_telemetry_gap_is_an_advisory_warning():
     gap = Traffic(active_starts=20, bookings_with_activity=40, bookings_seen_by_coordinator=20)
     assert assess_telemetry_coverage(gap).status is Status.WARN
+
+
+def test_strict_limit_fails_at_the_limit_itself():
+    # "manual review rate < 1%": 1 of 100 is exactly 1%, which is not below 1%.
+    check = assess_rate(
+        "manual_review_rate",
+        "manual review rate",
+        Proportion(1, 100),
+        0.01,
+        at_least=False,
+        strict=True,
+        min_decided=50,
+        red_flag_min_decided=10,
+    )
+    assert check.status is Status.FAIL
+    assert check.rule == "manual review rate < 1%"

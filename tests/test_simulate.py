@@ -4,6 +4,7 @@ Expected figures are derived by hand from the generation rules (simulate.py's do
 never read back from the simulator's own summary.
 """
 
+import functools
 import json
 import uuid
 from collections import Counter, defaultdict
@@ -14,6 +15,7 @@ import pytest
 
 from rollout_gates import admin, config, simulate
 from rollout_gates.errors import UsageError
+from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3
 
 END = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 COORDINATOR = "assignment.coordinator"
@@ -26,6 +28,7 @@ OUTCOME_EVENTS = (
     "coordinator.circuit_open",
 )
 NOISE_SOURCES = ("capacity", "auth", "email")
+LEGACY_SOURCES = ("auto_assign", "bookings.inline_auto_assign")
 # spec/telemetry.md, source assignment.state_machine
 ALLOWED_TRANSITIONS = {
     "created": {"capacity_verified", "failed"},
@@ -58,6 +61,14 @@ def without_noise(scenario: simulate.Scenario, env: str = "production") -> simul
     return scenario.model_copy(update={env: section})
 
 
+@functools.cache
+def rows_without_noise(name: str, env: str = "production") -> tuple:
+    """A scenario's rows at END without noise, generated once for the module."""
+    return tuple(
+        simulate.generate_events(without_noise(simulate.load_scenario(name), env), env, END)
+    )
+
+
 def booking_outcomes(rows, start: datetime, end: datetime) -> Counter:
     """Bookings created in [start, end) by their latest coordinator outcome ('none' if none)."""
     created = {r[7] for r in rows if r[3] == "booking.creation.success" and start <= r[1] < end}
@@ -77,23 +88,54 @@ def write_scenario(tmp_path, text: str, name: str = "custom"):
 # --- scenario files ----------------------------------------------------------------------
 
 
-def test_the_eight_scenarios_are_listed_and_load():
+def test_the_nineteen_scenarios_are_listed():
     assert simulate.list_scenarios() == [
         "circuit-storm",
         "healthy",
+        "invalid-transitions",
         "isolated-error",
         "low-volume",
         "manual-review-surge",
         "red-flag-success-dip",
+        "rollback-clean",
+        "rollback-stragglers",
+        "scale-ready",
+        "scale-too-soon",
+        "shadow-clean",
+        "shadow-leak",
+        "shadow-no-legacy",
+        "staging-too-short",
+        "stuck-bookings",
         "sustained-errors",
         "telemetry-gap",
+        "v3-rollout",
     ]
-    for name in simulate.list_scenarios():
-        scenario = simulate.load_scenario(name)
-        assert scenario.name == name
-        assert scenario.description
-        text = (simulate.scenarios_dir() / f"{name}.yaml").read_text()
-        assert text.startswith("# "), f"{name}.yaml lacks its story comment"
+
+
+_GENERATED_SECTIONS: set[tuple[str, str]] = set()
+
+
+@pytest.mark.parametrize("name", simulate.list_scenarios())
+def test_every_scenario_loads_tells_its_story_and_generates(name):
+    scenario = simulate.load_scenario(name)
+    assert scenario.name == name
+    assert scenario.description
+    text = (simulate.scenarios_dir() / f"{name}.yaml").read_text()
+    assert text.startswith("# "), f"{name}.yaml lacks its story comment"
+    for env in ("production", "staging"):
+        # A section equal to one generated already (most staging sections) differs only by
+        # its seed: the same code runs, so it is generated once.
+        section = (env, scenario.section(env).model_dump_json())
+        if section in _GENERATED_SECTIONS:
+            continue
+        _GENERATED_SECTIONS.add(section)
+        rows = rows_without_noise(name, env)
+        start = END - scenario.section(env).duration
+        assert rows and all(start <= row[1] <= END for row in rows)
+        assert [row[1] for row in rows] == sorted(row[1] for row in rows)
+        created = {row[7] for row in rows if row[3] == "booking.creation.success"}
+        assert {row[7] for row in rows if row[7] is not None} == created
+        assert len({row[0] for row in rows}) == len(rows)
 
 
 def test_unknown_scenario_lists_the_available_ones():
@@ -182,11 +224,13 @@ def test_smooth_round_robin_spreads_each_class_evenly():
 
 
 def test_same_seed_and_end_give_identical_rows():
-    scenario = simulate.load_scenario("healthy")
-    first = simulate.generate_events(scenario, "production", END)
-    second = simulate.generate_events(scenario, "production", END)
-    assert len(first) > 200_000
-    assert first == second
+    healthy = without_noise(simulate.load_scenario("healthy"))
+    rows = simulate.generate_events(healthy, "production", END)
+    assert len(rows) > 25_000 and rows == list(rows_without_noise("healthy"))
+    with_noise = simulate.load_scenario("low-volume")  # noise rows are drawn last
+    first = simulate.generate_events(with_noise, "production", END)
+    assert sum(row[2] in NOISE_SOURCES for row in first) > 1_000
+    assert first == simulate.generate_events(with_noise, "production", END)
 
 
 def test_a_different_seed_or_environment_gives_different_rows():
@@ -233,16 +277,14 @@ def test_no_event_is_written_after_end():
     ],
 )
 def test_period_outcomes_are_exact_quotas(name, start, end, expected):
-    rows = simulate.generate_events(without_noise(simulate.load_scenario(name)), "production", END)
+    rows = rows_without_noise(name)
     window_start = END - config.parse_duration(start)
     window_end = END - config.parse_duration(end) if end else END
     assert booking_outcomes(rows, window_start, window_end) == Counter(expected)
 
 
 def test_circuit_storm_opens_the_circuit_twelve_times_in_an_hour():
-    rows = simulate.generate_events(
-        without_noise(simulate.load_scenario("circuit-storm")), "production", END
-    )
+    rows = rows_without_noise("circuit-storm")
     opens = sorted(row[1] for row in rows if row[3] == "coordinator.circuit_open")
     assert len(opens) == 12
     assert opens[-1] - opens[0] < timedelta(hours=1)
@@ -255,8 +297,7 @@ def test_circuit_storm_opens_the_circuit_twelve_times_in_an_hour():
 
 
 def test_low_volume_makes_the_real_platforms_27_bookings_a_day():
-    scenario = without_noise(simulate.load_scenario("low-volume"))
-    rows = simulate.generate_events(scenario, "production", END)
+    rows = rows_without_noise("low-volume")
     created = [row for row in rows if row[3] == "booking.creation.success"]
     # 50h of full mode at 1.125/h: round(56.25) = 56; 24h: exactly 27
     full = [row for row in created if row[1] >= END - timedelta(hours=50)]
@@ -281,8 +322,7 @@ def test_a_segment_with_no_bookings_writes_nothing(tmp_path):
 
 
 def test_extra_calls_follow_the_shares_and_decide_nothing():
-    scenario = without_noise(simulate.load_scenario("healthy"))
-    rows = simulate.generate_events(scenario, "production", END)
+    rows = rows_without_noise("healthy")
     counts = Counter(row[3] for row in rows if row[2] == COORDINATOR)
     # 2,000 V3 bookings: 2% get a lock_contention call; 1% of the 1,980 terminal ones a noop
     assert counts["coordinator.lock_contention"] == 40
@@ -294,8 +334,7 @@ def test_extra_calls_follow_the_shares_and_decide_nothing():
 
 def test_legacy_events_use_the_taxonomy_sources_and_exclude_the_coordinator_trigger():
     taxonomy = config.load_taxonomy()
-    scenario = without_noise(simulate.load_scenario("healthy"))
-    rows = simulate.generate_events(scenario, "production", END)
+    rows = rows_without_noise("healthy")
     full_start = END - timedelta(hours=50)
     legacy = [row for row in rows if row[1] < full_start and row[2] != "bookings"]
     assert {row[2] for row in legacy} == set(taxonomy["legacy"]["sources"])
@@ -588,3 +627,350 @@ def test_rollback_returns_to_the_legacy_planner_and_recovered_errors_confirm(tmp
         "assigned",
         "confirmed",
     ]
+
+
+# --- the flag ledger and the demo's checkpoints -------------------------------------------
+
+
+def test_flag_changes_follow_the_v3_rollout_timeline():
+    scenario = simulate.load_scenario("v3-rollout")
+    changes = simulate.flag_changes(scenario, "production", END)
+    hours = timedelta(hours=1)
+    assert [(END - c.at, c.variable, c.old, c.new) for c in changes] == [
+        (223.5 * hours, V3, None, "false"),
+        (223.5 * hours, SHADOW, None, "true"),
+        (223.5 * hours, MAX_PARALLEL, None, "3"),  # the max_parallel entry at 223.5h: no change
+        (197.5 * hours, V3, "false", "true"),  # full: MAX_PARALLEL stays 3, not recorded
+        (197.5 * hours, SHADOW, "true", "false"),
+        (194 * hours, V3, "true", "false"),  # rollback
+        (194 * hours, SHADOW, "false", "false"),
+        (192 * hours, V3, "false", "true"),  # second attempt
+        (192 * hours, SHADOW, "false", "false"),
+        (120 * hours, MAX_PARALLEL, "3", "4"),
+    ]
+    assert {c.by for c in changes} == {"simulator"}
+    staging = simulate.flag_changes(scenario, "staging", END)
+    assert [(END - c.at, c.variable, c.old, c.new) for c in staging] == [
+        (257.5 * hours, V3, None, "true"),  # no shadow phase: straight from legacy to full
+        (257.5 * hours, SHADOW, None, "false"),
+        (257.5 * hours, MAX_PARALLEL, None, "3"),
+    ]
+
+
+def test_a_legacy_timeline_records_no_flag_and_max_parallel_changes_only_when_they_change():
+    scenario = simulate.load_scenario("scale-too-soon")
+    changes = simulate.flag_changes(scenario, "production", END)
+    parallel = [(END - c.at, c.old, c.new) for c in changes if c.variable == MAX_PARALLEL]
+    assert parallel == [(timedelta(hours=76), None, "3"), (timedelta(hours=3), "3", "4")]
+    legacy_only = scenario.production.model_copy(
+        update={"timeline": [scenario.production.timeline[0]]}
+    )
+    legacy_only = legacy_only.model_copy(update={"max_parallel": []})
+    assert (
+        simulate.flag_changes(
+            scenario.model_copy(update={"production": legacy_only}), "production", END
+        )
+        == []
+    )
+
+
+CHECKPOINTS = """\
+checkpoints:
+  - {gate: prerequisites, at: 198.5h, env: staging}
+  - gate: preflight
+    at: 2h
+    set: {attest.oncall: "Ana Ortiz (on-call)"}
+    note: before the flip
+  - {gate: cleanup, at: 0h}
+"""
+
+
+def test_checkpoints_are_parsed_with_offsets_and_defaults(tmp_path):
+    path = write_scenario(tmp_path, BASE_SCENARIO.replace("seed: 7", "seed: 7\n" + CHECKPOINTS))
+    path.write_text(path.read_text().replace("start: 10h}", "start: 200h}"))
+    first, second, third = simulate.load_scenario(str(path)).checkpoints
+    assert (first.gate, first.at, first.env, first.set, first.note) == (
+        "prerequisites",
+        timedelta(hours=198, minutes=30),
+        "staging",
+        {},
+        None,
+    )
+    assert (second.at, second.env, second.set, second.note) == (
+        timedelta(hours=2),
+        None,  # the gate's own environment, decided by whoever runs it
+        {"attest.oncall": "Ana Ortiz (on-call)"},
+        "before the flip",
+    )
+    assert (third.gate, third.at) == ("cleanup", timedelta(0))
+    demo = simulate.load_scenario("v3-rollout").checkpoints
+    assert [(c.gate, c.at.total_seconds() / 3600) for c in demo] == [
+        ("prerequisites", 198.5),
+        ("shadow", 198.5),
+        ("preflight", 198),
+        ("full-health", 194.5),
+        ("rollback", 193.25),
+        ("full-health", 190),
+        ("full-extended", 144),
+        ("scale", 142),
+        ("success", 96),
+        ("cleanup", 0),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("env: staging}", "env: staging, whn: 2h}", "checkpoints[0].whn: Extra inputs are not"),
+        ("gate: prerequisites", "gate: prerequisite", "did you mean 'prerequisites'?"),
+        ("at: 198.5h", "at: 198.0001h", "is not a whole number of seconds before `end`"),
+        ("env: staging}", "env: prod}", "checkpoints[0].env: Input should be 'staging' or"),
+        ("at: 198.5h", "at: 216h", "checkpoints[0] (prerequisites): at 9d is before the timeline"),
+    ],
+    ids=["unknown-key", "unknown-gate", "fraction-of-a-second", "unknown-env", "too-early"],
+)
+def test_invalid_checkpoints_are_rejected(tmp_path, old, new, message):
+    text = BASE_SCENARIO.replace("seed: 7", "seed: 7\n" + CHECKPOINTS.replace(old, new, 1))
+    text = text.replace("start: 10h}", "start: 200h}")
+    with pytest.raises(UsageError) as error:
+        simulate.load_scenario(str(write_scenario(tmp_path, text)))
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("timeline", "periods", "message"),
+    [
+        (
+            "    - {phase: full, start: 5h, stragglers: 10m, straggler_share: 0.5}\n",
+            "",
+            "stragglers and straggler_share apply to a rollback, not to a full phase",
+        ),
+        (
+            "    - {phase: full, start: 5h}\n    - {phase: rollback, start: 2h, stragglers: 10m}\n",
+            "",
+            "stragglers and straggler_share go together",
+        ),
+        (
+            "    - {phase: full, start: 5h}\n"
+            "    - {phase: rollback, start: 2h, stragglers: 90m, straggler_share: 0.5}\n"
+            "    - {phase: full, start: 1h}\n",
+            "",
+            "the rollback at 2h has stragglers 90m, past the next phase at 1h",
+        ),
+        (
+            "    - {phase: shadow, start: 5h}\n",
+            "    - {start: 6h, end: 4h, v3_share: 0.1}\n",
+            "period 6h-4h: v3_share applies outside full mode, but overlaps the full phase",
+        ),
+    ],
+    ids=["not-a-rollback", "share-missing", "past-next-phase", "leak-in-full-mode"],
+)
+def test_invalid_stragglers_and_leaks_are_rejected(tmp_path, timeline, periods, message):
+    text = BASE_SCENARIO.replace("    - {phase: full, start: 5h}\n", timeline)
+    if periods:
+        text = text.replace("staging: *section", "  periods:\n" + periods + "staging: *section")
+        text = text.replace(
+            "    - {phase: shadow, start: 5h}\n",
+            "    - {phase: shadow, start: 8h}\n    - {phase: full, start: 5h}\n",
+        )
+    with pytest.raises(UsageError) as error:
+        simulate.load_scenario(str(write_scenario(tmp_path, text)))
+    assert message in str(error.value)
+
+
+# --- the new scenarios in a real database -------------------------------------------------
+
+
+def events(url, query, **params):
+    with psycopg.connect(url) as connection:
+        return connection.execute(query, params).fetchall()
+
+
+@pytest.mark.db
+def test_shadow_leak_sends_exactly_four_bookings_to_the_coordinator(scenario_db, scenario_end):
+    url = scenario_db("shadow-leak")
+    rows = events(
+        url,
+        """
+        SELECT event_type, count(*), count(DISTINCT booking_id),
+               min(created_at) >= %(end)s - interval '5 hours',
+               max(created_at) < %(end)s - interval '4 hours',
+               count(*) FILTER (WHERE context->>'mode' = 'active')
+        FROM observability_events WHERE source LIKE 'assignment.%%' GROUP BY 1 ORDER BY 1
+        """,
+        end=scenario_end,
+    )
+    assert rows == [
+        ("booking.assignment_state_transition", 20, 4, True, True, 0),
+        ("coordinator.confirmed", 4, 4, True, True, 0),
+        ("coordinator.lock_acquired", 4, 4, True, True, 0),
+        ("coordinator.rate_permit_acquired", 4, 4, True, True, 0),
+        ("coordinator.start", 4, 4, True, True, 4),
+    ]
+    ((created, legacy),) = events(
+        url,
+        """
+        SELECT count(*) FILTER (WHERE event_type = 'booking.creation.success'),
+               count(DISTINCT booking_id)
+                   FILTER (WHERE event_type = 'inline_auto_assign.quote_result')
+        FROM observability_events
+        WHERE created_at >= %(end)s - interval '5 hours'
+          AND created_at < %(end)s - interval '4 hours'
+        """,
+        end=scenario_end,
+    )
+    assert (created, legacy) == (40, 36)  # the other 36 bookings of the hour: legacy planner
+
+
+@pytest.mark.db
+def test_legacy_missing_bookings_leave_no_planner_or_transition_event(scenario_db, scenario_end):
+    url = scenario_db("shadow-no-legacy")
+    ((created, legacy, transitions, others),) = events(
+        url,
+        """
+        SELECT count(*) FILTER (WHERE event_type = 'booking.creation.success'),
+               count(*) FILTER (WHERE source = ANY(%(legacy)s)),
+               count(*) FILTER (WHERE source = 'assignment.state_machine'),
+               count(*) FILTER (WHERE booking_id IS NOT NULL
+                                  AND event_type <> 'booking.creation.success')
+        FROM observability_events WHERE created_at >= %(end)s - interval '24 hours'
+        """,
+        end=scenario_end,
+        legacy=list(LEGACY_SOURCES),
+    )
+    assert (created, legacy, transitions, others) == (960, 0, 0, 0)
+    (before,) = events(
+        url,
+        "SELECT count(*) FROM observability_events WHERE event_type = 'auto_assign.started'"
+        " AND created_at < %(end)s - interval '24 hours'",
+        end=scenario_end,
+    )
+    assert before[0] > 0  # the planner ran before
+
+
+LAST_STATES = """
+    WITH last AS (
+        SELECT DISTINCT ON (booking_id) booking_id, context->>'to' AS state, created_at
+        FROM observability_events WHERE source = 'assignment.state_machine'
+        ORDER BY booking_id, created_at DESC
+    )
+"""
+
+
+@pytest.mark.db
+def test_stuck_bookings_have_no_outcome_and_stay_in_assignment_in_progress(
+    scenario_db, scenario_end
+):
+    url = scenario_db("stuck-bookings")
+    assert dict(events(url, LAST_STATES + "SELECT state, count(*) FROM last GROUP BY 1")) == {
+        "confirmed": 1985,
+        "manual_review": 10,
+        "assignment_in_progress": 5,
+    }
+    rows = events(
+        url,
+        LAST_STATES
+        + """
+        SELECT e.booking_id, array_agg(e.event_type ORDER BY e.created_at),
+               min(e.created_at) >= %(end)s - interval '6 hours',
+               max(e.created_at) < %(end)s - interval '5 hours'
+        FROM observability_events e JOIN last USING (booking_id)
+        WHERE last.state = 'assignment_in_progress' GROUP BY 1
+        """,
+        end=scenario_end,
+    )
+    assert len(rows) == 5
+    transition = "booking.assignment_state_transition"
+    for _booking, sequence, after_start, before_end in rows:
+        assert sequence == [
+            "booking.creation.success",
+            transition,  # capacity_verified
+            transition,  # assignment_pending
+            "coordinator.start",
+            "coordinator.lock_acquired",
+            transition,  # assignment_in_progress
+        ]
+        assert after_start and before_end
+    assert not set(OUTCOME_EVENTS) & {event for row in rows for event in row[1]}
+
+
+@pytest.mark.db
+def test_invalid_transitions_are_exactly_five_confirmed_to_assignment_pending(
+    scenario_db, scenario_end
+):
+    url = scenario_db("invalid-transitions")
+    rows = events(
+        url,
+        """
+        SELECT context->>'from', context->>'to', created_at,
+               (SELECT max(created_at) FROM observability_events c
+                WHERE c.booking_id = t.booking_id AND c.context->>'to' = 'confirmed')
+        FROM observability_events t WHERE source = 'assignment.state_machine'
+        """,
+    )
+    disallowed = [row for row in rows if row[1] not in ALLOWED_TRANSITIONS.get(row[0], ())]
+    assert len(disallowed) == 5
+    for from_state, to_state, at, confirmed_at in disallowed:
+        assert (from_state, to_state) == ("confirmed", "assignment_pending")
+        assert abs(at - confirmed_at - timedelta(seconds=2)) < timedelta(milliseconds=1)
+        assert scenario_end - timedelta(hours=6) <= at < scenario_end - timedelta(hours=5)
+    # the coordinator confirmed them all: the 40 bookings of that hour have 40 confirmations
+    (confirmed,) = events(
+        url,
+        "SELECT count(*) FROM observability_events WHERE event_type = 'coordinator.confirmed'"
+        " AND created_at >= %(end)s - interval '6 hours'"
+        " AND created_at < %(end)s - interval '5 hours'",
+        end=scenario_end,
+    )
+    assert confirmed == (40,)
+
+
+@pytest.mark.db
+def test_rollback_stragglers_reach_the_coordinator_only_in_the_straggler_window(
+    scenario_db, scenario_end
+):
+    url = scenario_db("rollback-stragglers")
+    rollback = scenario_end - timedelta(hours=2)
+    starts = events(
+        url,
+        "SELECT created_at, context->>'mode' FROM observability_events"
+        " WHERE event_type = 'coordinator.start' AND created_at >= %(rollback)s ORDER BY 1",
+        rollback=rollback,
+    )
+    minutes = [(at - rollback) / timedelta(minutes=1) for at, _ in starts]
+    assert len(minutes) == 8  # 0.25 x 30 bookings = 7.5: the tie goes to the coordinator
+    assert {mode for _, mode in starts} == {"active"}
+    assert sum(m >= 10 for m in minutes) == 6 and sum(m >= 30 for m in minutes) == 3
+    ((first, last, count, bookings),) = events(
+        url,
+        "SELECT min(created_at), max(created_at), count(*), count(DISTINCT booking_id)"
+        " FROM observability_events"
+        " WHERE source LIKE 'assignment.%%' AND created_at >= %(rollback)s",
+        rollback=rollback,
+    )
+    assert rollback <= first and last < rollback + timedelta(minutes=45)
+    assert (count, bookings) == (8 * 4 + 8 * 5, 8)  # all confirmed
+    buckets = events(
+        url,
+        """
+        SELECT floor(extract(epoch FROM created_at - %(rollback)s) / 900)::int,
+               count(DISTINCT booking_id)
+        FROM observability_events
+        WHERE source = ANY(%(legacy)s) AND created_at >= %(rollback)s
+          AND coalesce(context->>'trigger', '') <> 'coordinator'
+        GROUP BY 1 ORDER BY 1
+        """,
+        rollback=rollback,
+        legacy=list(LEGACY_SOURCES),
+    )
+    assert [bucket for bucket, _ in buckets] == list(
+        range(8)
+    )  # every quarter hour from the rollback
+    assert sum(count for _, count in buckets) == 80 - 8
+    (legacy_in_full,) = events(
+        url,
+        "SELECT count(*) FROM observability_events WHERE event_type = 'auto_assign.started'"
+        " AND created_at >= %(rollback)s - interval '48 hours' AND created_at < %(rollback)s",
+        rollback=rollback,
+    )
+    assert legacy_in_full == (0,)

@@ -26,3 +26,9 @@ def test_no_sample_has_no_rate_and_no_interval():
 def test_impossible_counts_are_refused():
     with pytest.raises(ValueError):
         wilson_interval(5, 4)
+
+
+@pytest.mark.parametrize("n", [1, 10, 35, 997])
+def test_all_or_nothing_samples_reach_the_bounds_exactly(n):
+    assert wilson_interval(n, n)[1] == 1.0
+    assert wilson_interval(0, n)[0] == 0.0

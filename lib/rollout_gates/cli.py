@@ -1,16 +1,19 @@
 """The `rollout-gates` command line."""
 
 import functools
+import os
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from . import __version__, config, db, paths
-from .errors import EXIT_ERROR, RolloutGatesError
+from .errors import EXIT_ERROR, RolloutGatesError, UsageError
 from .verdict import GateResult, Status, worst
 
+LEDGER_HELP = "Evidence root holding <env>/flags.jsonl (default: outputs/)."
 ENV_OPTION = click.option(
     "--env",
     "env",
@@ -217,28 +220,155 @@ def db_stop():
     "--scenario",
     "scenarios",
     multiple=True,
-    help="Scenario to simulate (repeatable; default: healthy and red-flag-success-dip).",
+    help="Scenario to simulate (repeatable; default: v3-rollout, the whole rollout story).",
 )
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Evidence root (default: outputs/demo/).",
+    help="Evidence root (default: a new outputs/demo/<UTC time>/, linked as outputs/demo/latest).",
 )
 @reports_errors
 def demo_command(scenarios, output_dir):
-    """Simulate rollouts on the embedded server, run the gates, print where the evidence is."""
+    """Simulate a rollout on the embedded server, run every gate at its checkpoint, show where
+    the evidence is. Exits 0 when every gate ran, whatever the verdicts; 4 if one could not."""
     from .demo import run_demo
 
     started = time.monotonic()
-    results = run_demo(list(scenarios) or None, output_dir, echo=lambda m: click.echo(m, err=True))
+    root, runs = run_demo(
+        list(scenarios) or None, output_dir, echo=lambda m: click.echo(m, err=True)
+    )
     click.echo("")
-    for result in results:
-        echo_result(result)
-    root = output_dir or paths.outputs_dir() / "demo"
+    for row in demo_table(runs):
+        click.echo(row)
     click.echo(f"\ndemo finished in {time.monotonic() - started:.0f}s; evidence under {root}")
     click.echo(
-        "open a notebook on the simulated data: export ROLLOUT_DB_URL="
-        "$(rollout-gates db url --env production --scenario healthy); jupyter lab notebooks/"
+        "open the notebooks on the simulated data: export ROLLOUT_DB_URL="
+        "$(rollout-gates db url --env production --scenario v3-rollout); jupyter lab notebooks/"
     )
-    failed_to_run = [r for r in results if r.status is Status.ERROR]
-    sys.exit(EXIT_ERROR if failed_to_run else 0)
+    could_not_run = [run for run in runs if run.result.status is Status.ERROR]
+    sys.exit(EXIT_ERROR if could_not_run else 0)
+
+
+def demo_table(runs) -> list[str]:
+    """One line a gate run: what ran, when it judged, its verdict and how long it took."""
+    rows = [f"{'scenario':<12} {'gate':<14} {'env':<11} {'as of (UTC)':<17} {'verdict':<13} time"]
+    for run in runs:
+        result = run.result
+        when = f"{result.as_of:%Y-%m-%d %H:%M}" if result.as_of else "-"
+        label = f"{run.label}: {result.error}" if result.error else run.label
+        rows.append(
+            f"{run.scenario:<12} {result.gate:<14} {result.env:<11} {when:<17} "
+            f"{result.status:<13} {run.seconds:>3.0f}s  {label}"
+        )
+    return rows
+
+
+@main.group("flags")
+def flags_group():
+    """The runbook's feature flags: commands of a phase, the change ledger, env file checks."""
+
+
+@flags_group.command("plan")
+@click.argument("phase")
+@ENV_OPTION
+@click.option("--to", "target", type=int, help="scale: the new MAX_PARALLEL (one step up).")
+@click.option("--from", "current", type=int, help="scale: the current MAX_PARALLEL (else ledger).")
+@click.option(
+    "--cap", default=5, show_default=True, help="scale: the highest MAX_PARALLEL allowed."
+)
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help=LEDGER_HELP)
+@reports_errors
+def flags_plan(phase, env, target, current, cap, output_dir):
+    """Print the runbook's commands for PHASE (shadow, full, rollback, or scale --to N)."""
+    from . import flags
+    from .ledger import MAX_PARALLEL, ledger_path, read_ledger, value_at
+
+    if phase == "scale":
+        if target is None:
+            raise UsageError("flags plan scale needs --to N, the new MAX_PARALLEL")
+        if current is None:
+            changes = read_ledger(ledger_path(output_dir or paths.outputs_dir(), env))
+            known = value_at(changes, MAX_PARALLEL, datetime.now(UTC))
+            if known is None:
+                raise UsageError("the ledger does not know MAX_PARALLEL yet: pass --from N")
+            current = int(known)
+        lines = flags.plan_scale(current, target, env, cap)
+    else:
+        lines = flags.plan_commands(phase, env)
+    click.echo("\n".join(lines))
+
+
+@flags_group.command("record")
+@ENV_OPTION
+@click.option(
+    "--set", "settings", multiple=True, required=True, metavar="NAME=VALUE", help="A flag set."
+)
+@click.option("--by", default=lambda: os.environ.get("USER", "unknown"), help="Who changed it.")
+@click.option("--at", "when", default="", help="When, ISO-8601 (default: now, UTC).")
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help=LEDGER_HELP)
+@reports_errors
+def flags_record(env, settings, by, when, output_dir):
+    """Append flag changes to the environment's ledger (outputs/<env>/flags.jsonl)."""
+    from .context import parse_as_of
+    from .flags import validate_setting
+    from .ledger import FlagChange, append_changes, ledger_path, read_ledger, value_at
+
+    moment, note = parse_as_of(when)
+    if note:
+        click.echo(note.replace("--as-of", "--at"), err=True)
+    moment = moment or datetime.now(UTC)
+    path = ledger_path(output_dir or paths.outputs_dir(), env)
+    history = read_ledger(path)
+    changes = []
+    for variable, value in config.parse_overrides(settings).items():
+        old = value_at(history, variable, moment)
+        changes.append(FlagChange(moment, variable, validate_setting(variable, value), old, by))
+    append_changes(path, changes)
+    for change in changes:
+        click.echo(f"recorded {change.variable}: {change.old} -> {change.new} at {moment:%FT%TZ}")
+    click.echo(f"ledger: {path}")
+
+
+@flags_group.command("check")
+@click.option(
+    "--env-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="The output of `vercel env pull`.",
+)
+@click.option("--phase", required=True, help="The phase the flags should be in.")
+@reports_errors
+def flags_check(env_file, phase):
+    """Check a pulled env file against the runbook's values for PHASE; exit 1 on a mismatch."""
+    from . import flags
+
+    values = flags.read_env_file(env_file)
+    mismatches = flags.check_env_values(values, phase)
+    click.echo(f"the application runs in {flags.effective_mode(values)} mode with these values")
+    for mismatch in mismatches:
+        click.secho(f"MISMATCH {mismatch.describe()}", fg="red")
+    if mismatches:
+        sys.exit(1)
+    click.echo(f"all flags match the runbook's {phase} phase")
+
+
+@main.command("report")
+@ENV_OPTION
+@click.option(
+    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the report."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True,
+    help="Markdown, or one self-contained HTML page (images inline) for an incident report.",
+)  # fmt: skip
+@click.option(
+    "--evidence-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence root holding <env>/<gate>/... and <env>/flags.jsonl (default: outputs/).",
+)
+@reports_errors
+def report_command(env, output, fmt, evidence_dir):
+    """Write verification.md (the runbook's post-rollout document) from the recorded evidence."""
+    from .report import write_report
+
+    click.echo(write_report(evidence_dir or paths.outputs_dir(), env, output, fmt))

@@ -20,14 +20,16 @@ def assess_rate(
     at_least: bool,
     min_decided: int,
     red_flag_min_decided: int,
+    strict: bool = False,
 ) -> Check:
     """A rate against a limit, honest about small samples.
 
     FAIL when the point estimate is beyond the limit with at least
     `red_flag_min_decided` bookings, or when the whole 95% interval is beyond it
-    with fewer. PASS needs `min_decided` bookings: no data is never a PASS.
+    with fewer. PASS needs `min_decided` bookings: no data is never a PASS. `strict`
+    makes the limit itself a breach, for the runbook's "manual review rate < 1%".
     """
-    comparison = ">=" if at_least else "<="
+    comparison = (">" if strict else ">=") if at_least else ("<" if strict else "<=")
     rule = f"{name} {comparison} {percent(limit)}"
     common = {
         "id": check_id,
@@ -45,7 +47,9 @@ def assess_rate(
         )
 
     def beyond(value: float) -> bool:
-        return value < limit if at_least else value > limit
+        if at_least:
+            return value <= limit if strict else value < limit
+        return value >= limit if strict else value > limit
 
     low, high = proportion.interval
     nearest_bound = high if at_least else low

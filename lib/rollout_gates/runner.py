@@ -38,7 +38,8 @@ def run_gate(
     """
     module = gate_module(gate_id)
     params = check_request(gate_id, env, db_url=db_url, as_of=as_of, overrides=overrides)
-    run_dir = make_run_dir(output_root or paths.outputs_dir(), env, gate_id)
+    # Absolute: the kernel runs inside the run folder, where a relative path would nest.
+    run_dir = make_run_dir((output_root or paths.outputs_dir()).resolve(), env, gate_id)
     notebook_path = run_dir / f"{gate_id}.ipynb"
     secrets = tuple(filter(None, [db.url_password(db_url), os.environ.get("PGPASSWORD")]))
 

@@ -5,20 +5,57 @@ rollback), a booking volume and the mix of outcomes, with periods that override 
 mix or the volume. `generate_events` turns it into the rows the real application
 writes (spec/telemetry.md), deterministically from the scenario's seed and `end`;
 `simulate` loads them with COPY into a database, refusing to overwrite telemetry it
-did not write.
+did not write. `flag_changes` gives the flag ledger the timeline implies, and a
+scenario's `checkpoints` say when the demo runs which gate.
 
 The generation rules are exact, so that tests can derive verdicts by hand:
 
-1. [timeline start, end) is split into segments at every phase start and every
-   period start and end. A segment of D hours at r bookings an hour holds
-   n = round(D * r) bookings; booking i is at start + (i + 0.5) * D/n, plus a
-   seeded jitter within +-0.2 * D/n.
-2. The outcome classes of a segment are exact quotas (largest remainder, ties in the
-   order of the YAML mapping), ordered by smooth weighted round robin.
-3. Noise rows (other sources) make up `noise_share` of all rows, uniformly spread.
+1. [timeline start, end) is split into segments at every phase start, every period
+   start and end, and the end of every rollback's straggler window. A segment of D
+   hours at r bookings an hour holds n = round(D * r) bookings; booking i is at
+   start + (i + 0.5) * D/n, plus a seeded jitter within +-0.2 * D/n.
+2. Each booking is handled by the V3 coordinator or by the legacy planner. Full
+   mode: all by the coordinator. A rollback's straggler window [rollback start,
+   + stragglers): `straggler_share` of them by the coordinator (processes still
+   running the old deploy). Other legacy, shadow and rollback time: the period's
+   `v3_share` (a leak; default 0; not allowed where full mode or a straggler window
+   overlaps the period) by the coordinator, in mode active like any coordinator
+   booking, mirror events included. The coordinator's count is
+   an exact quota k = apportion(n, {v3: share, legacy: 1 - share}) (a tie of
+   remainders goes to V3), and the two are interleaved by smooth weighted round
+   robin (rule 3), V3 first on a tie.
+3. The outcome classes of the coordinator's k bookings (the period's `outcomes`,
+   else the section's) and of the legacy planner's n - k (the period's
+   `legacy_outcomes`, else the section's) are exact quotas (largest remainder, ties
+   in the order of the YAML mapping), ordered by smooth weighted round robin.
+4. Extra coordinator calls that decide nothing, taken evenly (no randomness) over
+   the section's coordinator bookings in time order: `lock_contention_share` of
+   them get a lock_contention call 3 s after their last event, and
+   `noop_share` of those left in a terminal state (confirmed, manual_review; an
+   invalid_transition booking counts as confirmed) a noop call 5 s after. `missing`
+   and `stuck` bookings take no extra call and do not count towards either share.
+5. Noise rows (other sources) make up `noise_share` of all rows, uniformly spread.
 
-Only the V3 coordinator writes `assignment.*` events: the legacy, shadow and rollback
-phases write none (spec/telemetry.md, "Shadow mode runs nothing").
+Outcome classes, V3 coordinator (`outcomes`), after the booking's creation and its
+transitions created -> capacity_verified -> assignment_pending:
+  confirmed, manual_review, retry, error, circuit_open: one processBooking call
+    ending in that event (retry leaves the booking in assignment_pending, error in
+    assignment_in_progress, circuit_open in assignment_pending);
+  circuit_open_recovered, error_recovered: that outcome, then 120 s later a call
+    that confirms;
+  missing: no coordinator event at all (a telemetry gap);
+  stuck: coordinator.start and lock_acquired, the transition to
+    assignment_in_progress, then nothing: no outcome, never decided;
+  invalid_transition: confirmed, then 2 s after the confirmed transition a
+    transition confirmed -> assignment_pending (not allowed: confirmed is terminal),
+    which also leaves the booking in a non-terminal state.
+Legacy planner (`legacy_outcomes`): succeeded, failed, and missing (the booking is
+created but no legacy event and no transition follows; counted as `legacy_missing` in
+a load's summary, apart from the coordinator's `missing`).
+
+Only the V3 coordinator writes `assignment.*` events: legacy, shadow and rollback
+time write none (spec/telemetry.md, "Shadow mode runs nothing") except for the
+leaked and straggler bookings of rule 2. Event names come from params/taxonomy.yaml.
 """
 
 from __future__ import annotations
@@ -38,6 +75,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
+import psycopg
+from psycopg import sql
 from psycopg.types.json import set_json_dumps
 from pydantic import (
     AfterValidator,
@@ -49,14 +88,14 @@ from pydantic import (
     model_validator,
 )
 
-from . import admin, config, paths
+from . import admin, config, flags, ledger, paths
 from .db import redact_url
 from .errors import UsageError
+from .gates import RUNBOOK_ORDER
 
 # --- scenario files -------------------------------------------------------------------------
 
-# circuit_open_recovered and error_recovered: that outcome, then 120 s later a call that
-# confirms. missing: the booking and its first transitions, but no coordinator event.
+# The outcome classes, described in the module docstring.
 V3Class = Literal[
     "confirmed",
     "manual_review",
@@ -66,8 +105,10 @@ V3Class = Literal[
     "circuit_open_recovered",
     "error_recovered",
     "missing",
+    "stuck",
+    "invalid_transition",
 ]
-LegacyClass = Literal["succeeded", "failed"]
+LegacyClass = Literal["succeeded", "failed", "missing"]
 Phase = Literal["legacy", "shadow", "full", "rollback"]  # all but full run the legacy planner
 V3_CLASSES: tuple[str, ...] = get_args(V3Class)
 LEGACY_CLASSES: tuple[str, ...] = get_args(LegacyClass)
@@ -108,10 +149,38 @@ class _Model(BaseModel):
 
 
 class TimelineEntry(_Model):
-    """A phase that starts `start` before `end` and runs until the next one starts."""
+    """A phase that starts `start` before `end` and runs until the next one starts.
+
+    A rollback may leave `straggler_share` of the bookings of its first `stragglers`
+    to the coordinator (processes still running the old deploy).
+    """
 
     phase: Phase
     start: Offset
+    stragglers: Offset = timedelta(0)
+    straggler_share: Share = 0.0
+
+    @model_validator(mode="after")
+    def _stragglers_in_a_rollback(self) -> TimelineEntry:
+        if not (self.stragglers or self.straggler_share):
+            return self
+        if self.phase != "rollback":
+            raise ValueError(
+                f"stragglers and straggler_share apply to a rollback, not to a {self.phase} phase"
+            )
+        if not (self.stragglers and self.straggler_share):
+            raise ValueError("stragglers and straggler_share go together: give both or neither")
+        if self.stragglers > self.start:
+            raise ValueError(
+                f"stragglers {_fmt(self.stragglers)} outlast `end` "
+                f"(the rollback starts {_fmt(self.start)} before it)"
+            )
+        return self
+
+    @property
+    def stragglers_end(self) -> timedelta:
+        """The offset before `end` at which the straggler window closes."""
+        return self.start - self.stragglers
 
 
 class Period(_Model):
@@ -122,6 +191,7 @@ class Period(_Model):
     outcomes: V3Mix | None = None
     legacy_outcomes: LegacyMix | None = None
     bookings_per_hour: Annotated[float, Field(ge=0.0)] | None = None
+    v3_share: Share | None = None  # outside full mode: that share leaks to the coordinator
 
     @model_validator(mode="after")
     def _start_before_end(self) -> Period:
@@ -165,11 +235,63 @@ class EnvironmentScenario(_Model):
                     f"periods overlap: {_fmt(earlier.start)}-{_fmt(earlier.end)} "
                     f"and {_fmt(later.start)}-{_fmt(later.end)}"
                 )
+        for entry, following in zip(self.timeline, [*self.timeline[1:], None], strict=True):
+            closes = following.start if following else timedelta(0)
+            if entry.stragglers and entry.stragglers_end < closes:
+                raise ValueError(
+                    f"timeline: the rollback at {_fmt(entry.start)} has stragglers "
+                    f"{_fmt(entry.stragglers)}, past the next phase at {_fmt(closes)}"
+                )
+        for period in self.periods:
+            if period.v3_share:
+                self._check_leak(period)
         return self
+
+    def _check_leak(self, period: Period) -> None:
+        """A v3_share only where the legacy planner runs: not in full mode, not among stragglers."""
+        span = f"{_fmt(period.start)}-{_fmt(period.end)}"
+        for entry, following in zip(self.timeline, [*self.timeline[1:], None], strict=True):
+            closes = following.start if following else timedelta(0)
+            if entry.phase == "full" and period.start > closes and period.end < entry.start:
+                raise ValueError(
+                    f"period {span}: v3_share applies outside full mode, but overlaps the "
+                    f"full phase from {_fmt(entry.start)}"
+                )
+            if (
+                entry.stragglers
+                and period.start > entry.stragglers_end
+                and period.end < entry.start
+            ):
+                raise ValueError(
+                    f"period {span}: v3_share overlaps the straggler window of the rollback "
+                    f"at {_fmt(entry.start)} (its straggler_share applies there)"
+                )
 
     @property
     def duration(self) -> timedelta:
         return self.timeline[0].start
+
+
+class Checkpoint(_Model):
+    """A gate run the demo makes `at` before `end` (`rollout-gates run GATE --as-of ...`)."""
+
+    gate: str
+    at: Offset
+    env: Literal["staging", "production"] | None = None  # None: the gate's own environment
+    set: dict[str, str] = {}  # --set KEY=VALUE overrides, e.g. attestations
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _known_gate_on_a_whole_second(self) -> Checkpoint:
+        if self.gate not in RUNBOOK_ORDER:
+            close = difflib.get_close_matches(self.gate, RUNBOOK_ORDER, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"unknown gate {self.gate!r}{hint} (known: {', '.join(RUNBOOK_ORDER)})"
+            )
+        if self.at.microseconds:
+            raise ValueError(f"at {self.at} is not a whole number of seconds before `end`")
+        return self
 
 
 class Scenario(_Model):
@@ -180,6 +302,19 @@ class Scenario(_Model):
     seed: int
     production: EnvironmentScenario
     staging: EnvironmentScenario
+    checkpoints: list[Checkpoint] = []
+
+    @model_validator(mode="after")
+    def _checkpoints_within_the_timelines(self) -> Scenario:
+        for index, checkpoint in enumerate(self.checkpoints):
+            envs = [checkpoint.env] if checkpoint.env else list(config.ENVIRONMENTS)
+            longest = max(self.section(env).duration for env in envs)
+            if checkpoint.at > longest:
+                raise ValueError(
+                    f"checkpoints[{index}] ({checkpoint.gate}): at {_fmt(checkpoint.at)} is "
+                    f"before the timeline starts ({_fmt(longest)} before `end`)"
+                )
+        return self
 
     def section(self, env: str) -> EnvironmentScenario:
         return getattr(self, config.check_env(env))
@@ -259,11 +394,7 @@ COPY_COLUMNS = (
 
 COPY_TYPES = ("uuid", "timestamptz", "text", "text", "text", "jsonb", "uuid", "uuid")
 
-# Events outside the coordinator and the state machine (spec/telemetry.md, legacy planner).
-BOOKINGS_SOURCE = "bookings"
-BOOKING_CREATED = "booking.creation.success"
-JOB_SOURCE = "auto_assign"
-INLINE_SOURCE = "bookings.inline_auto_assign"
+# Events the taxonomy does not name (spec/telemetry.md, legacy planner), and noise.
 NOISE_CONFLICT = ("capacity", "capacity.rpc.conflict", "warning")
 NOISE_OTHER = (
     ("auth", "auth.session.refreshed", "info"),
@@ -275,6 +406,7 @@ TRIGGERS = ("inline_creation", "creation", "modification")
 RESTAURANT_POOL = 12
 BACKGROUND_SUCCESS_SHARE = 0.3  # legacy successes that go through the background job
 RECOVERY_DELAY_S = 120.0  # circuit_open / error, then a new call that confirms
+INVALID_TRANSITION_DELAY_S = 2.0  # invalid_transition: after the confirmed transition
 LOCK_TTL_MS = 30000
 EXTRA_CALL_DELAY_S = {"lock_contention": 3.0, "noop": 5.0}
 
@@ -303,8 +435,7 @@ def uuid4_from_bits(bits: int) -> uuid.UUID:
     return value
 
 
-def _dumps(context: dict) -> str:
-    return json.dumps(context, separators=(",", ":"))
+_dumps: Callable[[dict], str] = json.JSONEncoder(separators=(",", ":")).encode
 
 
 @dataclass(frozen=True)
@@ -321,8 +452,15 @@ class _Names:
     noop: str
     state_machine: str
     transition: str
+    job_source: str
+    inline_source: str
     job_started: str
+    job_succeeded: str
+    job_failed: str
+    inline_succeeded: str
     mirror_trigger: str
+    bookings_source: str
+    booking_created: str
 
     @classmethod
     def from_taxonomy(cls, taxonomy: dict) -> _Names:
@@ -330,7 +468,10 @@ class _Names:
             coordinator = taxonomy["coordinator"]
             state_machine = taxonomy["state_machine"]
             legacy = taxonomy["legacy"]
+            bookings = taxonomy["bookings"]
             calls = coordinator["non_outcomes"]
+            inline_source = legacy["inline_source"]
+            [job_source] = [source for source in legacy["sources"] if source != inline_source]
 
             return cls(
                 coordinator=coordinator["source"],
@@ -343,10 +484,17 @@ class _Names:
                 noop=calls["noop"],
                 state_machine=state_machine["source"],
                 transition=state_machine["transition"],
+                job_source=job_source,
+                inline_source=inline_source,
                 job_started=legacy["started"],
+                job_succeeded=legacy["succeeded"],
+                job_failed=legacy["failed"],
+                inline_succeeded=legacy["inline_succeeded"],
                 mirror_trigger=legacy["coordinator_trigger"],
+                bookings_source=bookings["source"],
+                booking_created=bookings["created"],
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"params/taxonomy.yaml lacks {exc} needed by the simulator") from None
 
 
@@ -356,7 +504,9 @@ class _Segment:
     end_s: float
     phase: str
     rate: float
-    mix: dict[str, float]
+    v3_share: float  # of the bookings, handled by the coordinator (rule 2)
+    v3_mix: dict[str, float]
+    legacy_mix: dict[str, float]
 
 
 def _env_hash(env: str) -> int:
@@ -364,16 +514,21 @@ def _env_hash(env: str) -> int:
 
 
 def _segments(section: EnvironmentScenario) -> list[_Segment]:
-    """[timeline start, end) cut at phase starts and period bounds, in seconds from the start."""
+    """[timeline start, end) cut at phase starts, period bounds and straggler window ends."""
     span = section.duration.total_seconds()
 
     def at(offset: timedelta) -> float:
         return min(max(span - offset.total_seconds(), 0.0), span)
 
     phase_starts = [(at(entry.start), entry.phase) for entry in section.timeline]
+    stragglers = [
+        (at(entry.start), at(entry.stragglers_end), entry.straggler_share)
+        for entry in section.timeline
+        if entry.stragglers
+    ]
     periods = [(at(p.start), at(p.end), p) for p in section.periods]
     cuts = {0.0, span, *(s for s, _ in phase_starts)}
-    for start, end, _ in periods:
+    for start, end, _ in (*periods, *stragglers):
         cuts.update((start, end))
     bounds = sorted(cuts)
     segments = []
@@ -385,15 +540,20 @@ def _segments(section: EnvironmentScenario) -> list[_Segment]:
         rate = section.bookings_per_hour
         if period is not None and period.bookings_per_hour is not None:
             rate = period.bookings_per_hour
+        v3_mix = period.outcomes if period is not None and period.outcomes else section.outcomes
+        legacy_mix = section.legacy_outcomes
+        if period is not None and period.legacy_outcomes:
+            legacy_mix = period.legacy_outcomes
+        straggling = [share for start, end, share in stragglers if start <= seg_start < end]
         if phase == "full":
-            mix = period.outcomes if period is not None and period.outcomes else section.outcomes
+            v3_share = 1.0
+        elif straggling:
+            v3_share = straggling[0]
         else:
-            mix = (
-                period.legacy_outcomes
-                if period is not None and period.legacy_outcomes
-                else section.legacy_outcomes
-            )
-        segments.append(_Segment(seg_start, seg_end, phase, rate, dict(mix)))
+            v3_share = (period.v3_share if period is not None else None) or 0.0
+        segments.append(
+            _Segment(seg_start, seg_end, phase, rate, v3_share, dict(v3_mix), dict(legacy_mix))
+        )
     return segments
 
 
@@ -447,6 +607,11 @@ class _Booking:
     trigger: str
     state: str = "created"
     version: int = 0
+    transitioned_s: float = 0.0  # when its latest transition was written
+
+
+# The summary counts bookings by class; the legacy planner's `missing` is told apart.
+_LEGACY_SUMMARY_KEY = {"missing": "legacy_missing"}
 
 
 @dataclass
@@ -462,6 +627,39 @@ _by_time = itemgetter(1)
 
 def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def flag_changes(scenario: Scenario, env: str, end: datetime) -> list[ledger.FlagChange]:
+    """The flag ledger the `env` timeline implies, oldest first, by "simulator".
+
+    At each phase start the runbook's commands for that phase (params/flags.yaml): a
+    shadow sets V3=false, SHADOW=true, MAX_PARALLEL=3; a full V3=true, SHADOW=false,
+    MAX_PARALLEL=3; a rollback V3=false, SHADOW=false. A legacy phase sets nothing.
+    Then every `max_parallel` entry. V3 and SHADOW are recorded whenever a phase sets
+    them (the runbook runs the command), MAX_PARALLEL only when its value changes;
+    `old` is the value before (None the first time). Only changes at or before `end`.
+    """
+    end = _as_utc(end)
+    section = scenario.section(env)
+    variables = flags.load_flag_matrix()["variables"]
+    steps = []  # (offset before end, variable, value), in the order they are applied
+    for entry in section.timeline:
+        for variable, values in variables.items():
+            if entry.phase in values:
+                steps.append((entry.start, variable, str(values[entry.phase])))
+    steps += [(entry.at, ledger.MAX_PARALLEL, str(entry.value)) for entry in section.max_parallel]
+    steps.sort(key=lambda step: -step[0])  # stable: phase commands before max_parallel entries
+    current: dict[str, str] = {}
+    changes = []
+    for offset, variable, value in steps:
+        old = current.get(variable)
+        current[variable] = value
+        if variable == ledger.MAX_PARALLEL and old == value:
+            continue
+        at = end - offset
+        if at <= end:
+            changes.append(ledger.FlagChange(at, variable, value, old, by="simulator"))
+    return changes
 
 
 def generate_events(scenario: Scenario, env: str, end: datetime) -> list[Row]:
@@ -497,7 +695,8 @@ class _Generator:
         self.lock_spread = _Spread(self.section.lock_contention_share)
         self.noop_spread = _Spread(self.section.noop_share)
         self.background_spread = _Spread(BACKGROUND_SUCCESS_SHARE)
-        self.bookings = dict.fromkeys((*V3_CLASSES, *LEGACY_CLASSES), 0)
+        legacy_keys = (_LEGACY_SUMMARY_KEY.get(name, name) for name in LEGACY_CLASSES)
+        self.bookings = dict.fromkeys((*V3_CLASSES, *legacy_keys), 0)
 
     def uuid(self) -> uuid.UUID:
         return uuid4_from_bits(self.rng.getrandbits(128))
@@ -515,21 +714,28 @@ class _Generator:
     # -- bookings --
 
     def run(self) -> _Generation:
-        rng = self.rng
+        rng, names = self.rng, self.names
         for segment in _segments(self.section):
             seconds = segment.end_s - segment.start_s
             n = round(seconds / 3600 * segment.rate)
             if n == 0:
                 continue
             slot = seconds / n
-            for index, outcome in enumerate(smooth_round_robin(apportion(n, segment.mix))):
+            v3 = apportion(n, {"v3": segment.v3_share, "legacy": 1.0 - segment.v3_share})["v3"]
+            v3_outcomes = iter(smooth_round_robin(apportion(v3, segment.v3_mix)))
+            legacy_outcomes = iter(smooth_round_robin(apportion(n - v3, segment.legacy_mix)))
+            engines = smooth_round_robin({"v3": v3, "legacy": n - v3})
+            for index, engine in enumerate(engines):
                 at_s = segment.start_s + (index + 0.5) * slot + rng.uniform(-0.2, 0.2) * slot
                 booking = _Booking(self.uuid(), rng.choice(self.restaurants), rng.choice(TRIGGERS))
-                self.bookings[outcome] += 1
-                self.event(booking, at_s, BOOKINGS_SOURCE, BOOKING_CREATED)
-                if segment.phase == "full":
+                self.event(booking, at_s, names.bookings_source, names.booking_created)
+                if engine == "v3":
+                    outcome = next(v3_outcomes)
+                    self.bookings[outcome] += 1
                     self.v3_booking(booking, at_s, outcome)
                 else:
+                    outcome = next(legacy_outcomes)
+                    self.bookings[_LEGACY_SUMMARY_KEY.get(outcome, outcome)] += 1
                     self.legacy_booking(booking, at_s, outcome)
         self.rows.sort(key=_by_time)
         self.rows.extend(self.noise())  # already in time order: the sort below merges two runs
@@ -551,21 +757,33 @@ class _Generator:
         }
         self.event(booking, at_s, self.names.state_machine, self.names.transition, context)
         booking.state = to_state
+        booking.transitioned_s = at_s
 
     def v3_booking(self, booking, at_s, outcome) -> None:
         self.transition(booking, at_s + 0.1, "capacity_verified")
         self.transition(booking, at_s + 0.2, "assignment_pending")
         if outcome == "missing":  # a telemetry gap: the coordinator's events never arrive
             return
-        first = {"circuit_open_recovered": "circuit_open", "error_recovered": "error"}
+        if outcome == "stuck":  # the call hangs after taking the lock: never decided
+            self.stalled_call(booking, at_s + 1.0)
+            return
+        first = {
+            "circuit_open_recovered": "circuit_open",
+            "error_recovered": "error",
+            "invalid_transition": "confirmed",
+        }
         last = self.call(booking, at_s + 1.0, first.get(outcome, outcome))
-        if outcome in first:
+        if outcome in ("circuit_open_recovered", "error_recovered"):
             last = self.call(booking, last + RECOVERY_DELAY_S, "confirmed")
+        terminal = booking.state in ("confirmed", "manual_review")
+        if outcome == "invalid_transition":  # a defect: confirmed is terminal
+            at = booking.transitioned_s + INVALID_TRANSITION_DELAY_S
+            self.transition(booking, at, "assignment_pending")
         names = self.names
         if self.lock_spread.take():
             at = last + EXTRA_CALL_DELAY_S["lock_contention"]
             self.extra_call(booking, at, names.lock_contention, {}, "warning")
-        if booking.state in ("confirmed", "manual_review") and self.noop_spread.take():
+        if terminal and self.noop_spread.take():
             at = last + EXTRA_CALL_DELAY_S["noop"]
             self.extra_call(booking, at, names.noop, {"reason": "terminal_state"}, "info")
 
@@ -587,7 +805,7 @@ class _Generator:
             strategy = rng.choice(_STRATEGIES)
             context = {"strategy": strategy, "attempts": attempts, "duration_ms": duration_ms}
             mirror_context = {"attempt_index": attempts - 1, "durationMs": duration_ms}
-            mirror = ("auto_assign.succeeded", "info", mirror_context)
+            mirror = (names.job_succeeded, "info", mirror_context)
         elif kind == "manual_review":
             reason = rng.choice(_REVIEW_REASONS)
             context = {"reason": reason, "attempts": attempts, "duration_ms": duration_ms}
@@ -622,8 +840,18 @@ class _Generator:
             last = done + 0.05
             event_type, mirror_severity, mirror_context = mirror
             mirror_context["trigger"] = names.mirror_trigger
-            self.event(booking, last, JOB_SOURCE, event_type, mirror_context, mirror_severity)
+            source = names.job_source
+            self.event(booking, last, source, event_type, mirror_context, mirror_severity)
         return last
+
+    def stalled_call(self, booking, at_s) -> None:
+        """A call that takes the lock, moves the booking to assignment_in_progress and hangs."""
+        names, trigger = self.names, booking.trigger
+        start = {"mode": names.active, "trigger": trigger}
+        self.emit(at_s, names.coordinator, names.start, start, "info", None, booking.id)
+        lock = {"ttl_ms": LOCK_TTL_MS, "trigger": trigger}
+        self.event(booking, at_s + 0.05, names.coordinator, names.lock_acquired, lock)
+        self.transition(booking, at_s + 0.1, "assignment_in_progress")
 
     def extra_call(self, booking, at_s, event_type, context, severity) -> None:
         """A later call that decides nothing: start, then lock_contention or noop."""
@@ -635,38 +863,41 @@ class _Generator:
 
     def legacy_booking(self, booking, at_s, outcome) -> None:
         """The legacy planner: no assignment.* event at all (shadow mode runs nothing)."""
-        rng = self.rng
+        if outcome == "missing":  # the booking is made, the planner leaves no trace
+            return
+        rng, names = self.rng, self.names
+        inline, job = names.inline_source, names.job_source
         inline_ms = rng.randint(150, 2500)
         background = outcome == "failed" or self.background_spread.take()
         quote = {"hasHold": not background, "durationMs": inline_ms}
-        self.event(booking, at_s + 1.0, INLINE_SOURCE, "inline_auto_assign.quote_result", quote)
+        self.event(booking, at_s + 1.0, inline, "inline_auto_assign.quote_result", quote)
         at = at_s + 1.0 + inline_ms / 1000
         if not background:
             succeeded = {"durationMs": inline_ms}
-            self.event(booking, at, INLINE_SOURCE, "inline_auto_assign.succeeded", succeeded)
+            self.event(booking, at, inline, names.inline_succeeded, succeeded)
             return
-        self.event(booking, at, INLINE_SOURCE, "inline_auto_assign.no_hold", {"reason": "no_hold"})
+        self.event(booking, at, inline, "inline_auto_assign.no_hold", {"reason": "no_hold"})
         at += 5.0
         started = {"status": "pending", "trigger": "creation"}
-        self.event(booking, at, JOB_SOURCE, self.names.job_started, started)
-        self.event(booking, at + 0.1, JOB_SOURCE, "auto_assign.quote", {"attempt_index": 0})
+        self.event(booking, at, job, names.job_started, started)
+        self.event(booking, at + 0.1, job, "auto_assign.quote", {"attempt_index": 0})
         job_ms = rng.randint(150, 2500)
         at += 0.1 + job_ms / 1000
         if outcome == "succeeded":
             succeeded = {"attempt_index": 0, "durationMs": job_ms}
-            self.event(booking, at, JOB_SOURCE, "auto_assign.succeeded", succeeded)
+            self.event(booking, at, job, names.job_succeeded, succeeded)
             summary = {"result": "succeeded"}
         else:
             attempts = rng.randint(1, 3)
             for index in range(attempts):
                 reason, code = rng.choice(_ATTEMPT_REASONS)
                 attempt = {"attempt_index": index, "reason": reason, "reasonCode": code}
-                self.event(booking, at + index * 2.0, JOB_SOURCE, "auto_assign.attempt", attempt)
+                self.event(booking, at + index * 2.0, job, "auto_assign.attempt", attempt)
             at += (attempts - 1) * 2.0 + 0.05
             failed = {"attempts": attempts}
-            self.event(booking, at, JOB_SOURCE, "auto_assign.failed", failed, "warning")
+            self.event(booking, at, job, names.job_failed, failed, "warning")
             summary = {"result": "exhausted"}
-        self.event(booking, at + 0.05, JOB_SOURCE, "auto_assign.summary", summary)
+        self.event(booking, at + 0.05, job, "auto_assign.summary", summary)
 
     # -- noise --
 
@@ -773,6 +1004,7 @@ def simulate(
         connection.execute(f"TRUNCATE observability_events, {MARKER_TABLE}")
         columns = ", ".join(COPY_COLUMNS)
         copy_sql = f"COPY observability_events ({columns}) FROM STDIN (FORMAT BINARY)"
+        rebuild = _drop_indexes(connection)  # building an index afterwards is about twice as fast
         with connection.cursor() as cursor:
             set_json_dumps(_already_encoded, cursor)  # contexts are JSON text already
             with cursor.copy(copy_sql) as copy:
@@ -780,6 +1012,8 @@ def simulate(
                 write_row = copy.write_row
                 for row in generation.rows:
                     write_row(row)
+        for statement in rebuild:
+            connection.execute(statement)
         connection.execute(
             f"INSERT INTO {MARKER_TABLE} (scenario, env, seed, description, end_at, events)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
@@ -805,6 +1039,46 @@ def simulate(
         bookings=generation.bookings,
         elapsed=elapsed,
     )
+
+
+def _drop_indexes(connection) -> list[sql.Composable]:
+    """Drop observability_events' indexes and constraints on them; the statements that restore them.
+
+    Inside the load's transaction: a failed load leaves them as they were. If one cannot be
+    dropped (another table's foreign key depends on it), all are kept.
+    """
+    rows = connection.execute(
+        """
+        SELECT index.indexrelid::regclass::text, pg_get_indexdef(index.indexrelid),
+               con.conname, pg_get_constraintdef(con.oid)
+        FROM pg_index AS index
+        LEFT JOIN pg_constraint AS con
+               ON con.conindid = index.indexrelid AND con.conrelid = index.indrelid
+        WHERE index.indrelid = 'observability_events'::regclass
+        ORDER BY con.conname IS NULL, 1
+        """
+    ).fetchall()
+    table = sql.Identifier("observability_events")
+    drops, rebuild = [], []
+    for index_name, index_definition, constraint, constraint_definition in rows:
+        if constraint is None:
+            drops.append(sql.SQL("DROP INDEX {}").format(sql.SQL(index_name)))
+            rebuild.append(sql.SQL(index_definition))
+        else:
+            name = sql.Identifier(constraint)
+            drops.append(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(table, name))
+            rebuild.append(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                    table, name, sql.SQL(constraint_definition)
+                )
+            )
+    try:
+        with connection.transaction():  # a savepoint
+            for statement in drops:
+                connection.execute(statement)
+    except psycopg.errors.DependentObjectsStillReferenced:
+        return []
+    return rebuild
 
 
 def _already_encoded(context: str) -> str:

@@ -43,4 +43,7 @@ def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float] | No
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half_width = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half_width), min(1.0, centre + half_width)
+    # At k = 0 and k = n the bound is exactly 0 or 1; floating point can miss it by an ulp.
+    low = 0.0 if k == 0 else max(0.0, centre - half_width)
+    high = 1.0 if k == n else min(1.0, centre + half_width)
+    return low, high

@@ -1,0 +1,600 @@
+"""Rules of the checklist gates (preflight, scale, success): pure, unit-tested.
+
+- Recorded verdicts: a later gate trusts an earlier one only if it is the latest at or
+  before the as-of, a PASS, fresh enough, and taken on the same kind of data.
+- Full mode's start: from the flag ledger when it records V3 or shadow changes, else
+  from telemetry (the first `coordinator.start` with mode=active after the last legacy
+  planner activity of a lookback); the soak check says which source it used.
+- MAX_PARALLEL: the current value (a parameter, else the ledger), the cap, the time
+  since its last change, and the runbook's commands to raise it by one.
+- Rates: a strict "below" limit (manual review < 1%), hours below the red-flag
+  success rate, and "no circuit breaker trip at all".
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+
+from . import ledger
+from .config import format_duration
+from .flags import load_flag_matrix
+from .ledger import FlagChange
+from .metrics import Window
+from .rules import assess_rate
+from .stats import Proportion, percent
+from .verdict import Check, GateResult, Status, worst
+
+# The application parses MAX_PARALLEL as an integer 1-50 and clamps it to 1-20
+# (spec/telemetry.md, "Feature flags").
+MAX_PARALLEL_ACCEPTED = (1, 50)
+MAX_PARALLEL_CLAMP = 20
+
+
+def utc(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def span(duration: timedelta) -> str:
+    """48h rather than 2d: the runbook counts soak times and ages in hours."""
+    seconds = int(duration.total_seconds())
+    return f"{seconds // 3600}h" if seconds % 3600 == 0 else format_duration(duration)
+
+
+def hours(duration: timedelta) -> float:
+    return round(duration.total_seconds() / 3600, 2)
+
+
+def describe_age(duration: timedelta) -> str:
+    """1h 05m, 30h 00m: an age at a glance."""
+    minutes = int(duration.total_seconds() // 60)
+    return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+# --- recorded verdicts ------------------------------------------------------------------------
+
+
+def assess_recorded_verdict(
+    check_id: str,
+    label: str,
+    verdict: GateResult | None,
+    *,
+    gate: str,
+    env: str,
+    as_of: datetime,
+    max_age: timedelta,
+    simulated: bool,
+) -> Check:
+    """The latest recorded verdict of `gate` on `env` must be a fresh PASS.
+
+    None recorded, or an INCONCLUSIVE or ERROR one, or a PASS older than `max_age`, or a
+    PASS on simulated data while this gate reads real data: INCONCLUSIVE, with the
+    command to run. A recorded FAIL is a FAIL whatever its age: the latest word on that
+    checkpoint is that it failed.
+    """
+    command = f"rollout-gates run {gate} --env {env}"
+    common = {
+        "id": check_id,
+        "rule": f"{label}: latest `{gate}` verdict on {env} is a PASS at most {span(max_age)} old",
+        "threshold": span(max_age),
+    }
+    if verdict is None:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"no recorded {gate} verdict on {env} at or before the as-of: run `{command}`",
+        )
+    age = as_of - verdict.as_of
+    when = f"as of {utc(verdict.as_of)}, {describe_age(age)} before this check"
+    where = f"; evidence {verdict.run_dir}" if verdict.run_dir else ""
+    common["observed"] = str(verdict.status)
+    if verdict.status is Status.FAIL:
+        failing = [c.id for c in verdict.checks if c.status is Status.FAIL]
+        why = f" ({', '.join(failing)})" if failing else ""
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"the latest {gate} verdict on {env} is FAIL{why}, {when}{where}: fix it, "
+            f"then `{command}`",
+        )
+    if verdict.status is not Status.PASS:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"the latest {gate} verdict on {env} is {verdict.status}, {when}: "
+            f"`{command}` again",
+        )
+    if age > max_age:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"the latest {gate} verdict on {env} is a PASS {when}: older than "
+            f"{span(max_age)}, stale; `{command}` again",
+        )
+    if verdict.simulated and not simulated:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"the latest {gate} verdict on {env} is a PASS on simulated data (scenario "
+            f"{verdict.scenario}), {when}: not evidence for a real rollout; `{command}`",
+        )
+    return Check(**common, status=Status.PASS, detail=f"{gate} on {env}: PASS {when}{where}")
+
+
+def checklist_markdown(items: list[tuple[str, str | tuple[str, ...]]], checks: list[Check]) -> str:
+    """The runbook's checklist as it wrote it, each item ticked when its checks passed.
+
+    `items` pairs the runbook's wording with the id (or ids) of the checks that decide
+    it; an item is ticked when the worst of them is a PASS (WARN is advisory).
+    """
+    by_id = {check.id: check for check in checks}
+    lines = []
+    for text, ids in items:
+        ids = (ids,) if isinstance(ids, str) else ids
+        found = [by_id[i] for i in ids if i in by_id]
+        if not found:
+            lines.append(f"- [ ] {text} — not checked")
+            continue
+        status = worst(check.status for check in found)
+        tick = "x" if status is Status.PASS else " "
+        if len(found) == 1:
+            why = found[0].detail.replace("\n", " ")
+        else:
+            why = "; ".join(f"{check.id} {check.status}" for check in found)
+        lines.append(f"- [{tick}] {text} — **{status}**: {why}")
+    return "\n".join(lines)
+
+
+def ledger_table(changes: list[FlagChange], as_of: datetime) -> pd.DataFrame:
+    """The flag ledger as a table; changes after the as-of are shown but marked ignored."""
+    rows = [
+        {
+            "at": change.at,
+            "variable": change.variable,
+            "old": change.old,
+            "new": change.new,
+            "by": change.by,
+            "used": "yes" if change.at <= as_of else "no: after the as-of",
+        }
+        for change in changes
+    ]
+    return pd.DataFrame(rows, columns=["at", "variable", "old", "new", "by", "used"])
+
+
+def plottable_rates(rates: pd.DataFrame) -> pd.DataFrame:
+    """Rates per bucket with each interval widened to contain its point estimate.
+
+    stats.wilson_interval can return an upper bound one ulp below 1.0 for k = n (and a
+    lower bound one ulp above 0 for k = 0); plots.plot_rate then fails on a negative error
+    bar. Clipping here keeps the figures drawable (a workaround; the fix belongs in stats).
+    """
+    rates = rates.copy()
+    for name in ("success", "manual_review"):
+        rate, low, high = (f"{name}_rate", f"{name}_low", f"{name}_high")
+        if rate in rates:
+            rates[low] = rates[[low, rate]].min(axis=1, skipna=False)
+            rates[high] = rates[[high, rate]].max(axis=1, skipna=False)
+    return rates
+
+
+# --- full mode's start and soak time ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActiveStretch:
+    """Telemetry of a lookback window: active coordinator starts and legacy activity.
+
+    One row of queries/scale_full_mode_start.sql.
+    """
+
+    lookback: Window
+    active_starts: int = 0
+    first_active_at: datetime | None = None
+    last_active_at: datetime | None = None
+    legacy_events: int = 0
+    last_legacy_at: datetime | None = None
+    stretch_start: datetime | None = None  # first active start after the last legacy event
+
+
+@dataclass(frozen=True)
+class PhaseStart:
+    """Whether full mode is on at the as-of, since when, and how we know."""
+
+    on: bool | None  # None: cannot tell
+    started: datetime | None
+    source: str  # "flag ledger" or "telemetry"
+    explanation: str
+    at_least: bool = False  # telemetry: on since the lookback's start, maybe longer
+
+
+def full_mode_from_ledger(changes: list[FlagChange], as_of: datetime) -> PhaseStart | None:
+    """Full mode's start from the ledger; None when it records no V3 or shadow change by as-of."""
+    recorded = [c for c in changes if c.variable in (ledger.V3, ledger.SHADOW) and c.at <= as_of]
+    if not recorded:
+        return None
+    phase = ledger.phase_at(changes, as_of)
+    started = ledger.phase_started(changes, as_of)
+    since = f" since {utc(started)}" if started else ""
+    if phase != "full":
+        return PhaseStart(
+            on=False,
+            started=None,
+            source="flag ledger",
+            explanation=f"from the flag ledger: phase {phase}{since}",
+        )
+    return PhaseStart(
+        on=True,
+        started=started,
+        source="flag ledger",
+        explanation="from the flag ledger (V3 set to true)",
+    )
+
+
+def full_mode_from_telemetry(stretch: ActiveStretch) -> PhaseStart:
+    """Full mode's start read from telemetry, when there is no ledger.
+
+    V3 is on since the first `coordinator.start` with mode=active after the last legacy
+    planner activity (auto_assign.started, inline_auto_assign.*, V3 mirror events excluded)
+    of the lookback; with no legacy activity there, since the lookback's first active start
+    at least.
+    """
+    window = f"{utc(stretch.lookback.start)} to {utc(stretch.lookback.end)}"
+    if not stretch.active_starts:
+        if stretch.legacy_events:
+            return PhaseStart(
+                on=False,
+                started=None,
+                source="telemetry",
+                explanation=f"from telemetry: no coordinator.start with mode=active from {window}, "
+                f"while the legacy planner ran ({stretch.legacy_events} events, last at "
+                f"{utc(stretch.last_legacy_at)})",
+            )
+        return PhaseStart(
+            on=None,
+            started=None,
+            source="telemetry",
+            explanation=f"no flag ledger, and neither a coordinator.start with mode=active nor "
+            f"legacy planner activity from {window}: cannot tell when full mode began",
+        )
+    if stretch.stretch_start is None:
+        return PhaseStart(
+            on=False,
+            started=None,
+            source="telemetry",
+            explanation=f"from telemetry: the legacy planner ran at {utc(stretch.last_legacy_at)}, "
+            f"after the last coordinator.start with mode=active ({utc(stretch.last_active_at)}): "
+            "V3 looks off (rolled back, or not yet on)",
+        )
+    if stretch.legacy_events:
+        return PhaseStart(
+            on=True,
+            started=stretch.stretch_start,
+            source="telemetry",
+            explanation="from telemetry: the first coordinator.start with mode=active after "
+            f"the last legacy planner activity ({utc(stretch.last_legacy_at)})",
+        )
+    return PhaseStart(
+        on=True,
+        started=stretch.stretch_start,
+        source="telemetry",
+        explanation="from telemetry: the first coordinator.start with mode=active of the "
+        f"lookback {window}, which has no legacy planner activity",
+        at_least=True,
+    )
+
+
+def assess_soak(start: PhaseStart, as_of: datetime, soak: timedelta) -> Check:
+    """Full mode on for `soak` before the as-of, else INCONCLUSIVE with when it can pass."""
+    common = {
+        "id": "full_mode_soak",
+        "rule": f"full mode on for at least {span(soak)}",
+        "threshold": span(soak),
+    }
+    if start.on is None:
+        return Check(**common, status=Status.INCONCLUSIVE, detail=start.explanation)
+    if not start.on or start.started is None:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"full mode is not on at the as-of ({start.explanation}); it can pass "
+            f"{span(soak)} after V3 is turned on",
+        )
+    elapsed = as_of - start.started
+    since = f"full mode on {'at least ' if start.at_least else ''}since {utc(start.started)}"
+    common["observed"] = describe_age(elapsed)
+    if elapsed >= soak:
+        return Check(
+            **common,
+            status=Status.PASS,
+            detail=f"{since}, {start.explanation}: {describe_age(elapsed)} >= {span(soak)}",
+        )
+    return Check(
+        **common,
+        status=Status.INCONCLUSIVE,
+        detail=f"{since}, {start.explanation}: {describe_age(elapsed)} of {span(soak)}; "
+        f"can pass at {utc(start.started + soak)}",
+    )
+
+
+def full_mode_start(
+    changes: list[FlagChange], stretch: ActiveStretch, as_of: datetime
+) -> PhaseStart:
+    """The ledger when it records the phase flags, else telemetry."""
+    return full_mode_from_ledger(changes, as_of) or full_mode_from_telemetry(stretch)
+
+
+def phase_table(phase: PhaseStart, stretch: ActiveStretch, as_of: datetime) -> pd.DataFrame:
+    """How full mode's start was found: the source used, and what telemetry shows beside it."""
+    started = phase.started
+    rows = [
+        ("source used", phase.source),
+        ("full mode on at the as-of", {True: "yes", False: "no", None: "unknown"}[phase.on]),
+        ("full mode since", utc(started) if started else "-"),
+        ("on for", describe_age(as_of - started) if started else "-"),
+        ("how", phase.explanation),
+        ("telemetry lookback", f"{utc(stretch.lookback.start)} to {utc(stretch.lookback.end)}"),
+        ("active coordinator.start in it", str(stretch.active_starts)),
+        ("legacy planner events in it", str(stretch.legacy_events)),
+        ("last legacy activity", utc(stretch.last_legacy_at) if stretch.last_legacy_at else "-"),
+        (
+            "first active start after it",
+            utc(stretch.stretch_start) if stretch.stretch_start else "-",
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["fact", "value"])
+
+
+# --- MAX_PARALLEL -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParallelSetting:
+    """The MAX_PARALLEL value in force, where it comes from, and its last recorded change."""
+
+    value: int | None
+    source: str
+    note: str = ""
+    last_change: FlagChange | None = None
+
+
+def current_max_parallel(
+    parameter: int | None, changes: list[FlagChange], as_of: datetime
+) -> ParallelSetting:
+    """The `max_parallel` parameter when given, else the ledger's value at the as-of.
+
+    A ledger value is read as the application does: an integer 1-50, clamped to 20.
+    """
+    last = ledger.last_change(changes, ledger.MAX_PARALLEL, as_of)
+    if parameter is not None:
+        note = ""
+        if last is not None and last.new.strip() != str(parameter):
+            note = f"; the flag ledger says {last.new} (set {utc(last.at)}): the parameter wins"
+        return ParallelSetting(parameter, "the max_parallel parameter", note, last)
+    if last is None:
+        return ParallelSetting(None, "", "", None)
+    try:
+        value = int(last.new.strip())
+    except ValueError:
+        value = None
+    low, high = MAX_PARALLEL_ACCEPTED
+    if value is None or not low <= value <= high:
+        return ParallelSetting(
+            None,
+            "the flag ledger",
+            f"the flag ledger's value {last.new!r} (set {utc(last.at)}) is not an integer "
+            f"{low}-{high}, which the application rejects",
+            last,
+        )
+    note = f", set {utc(last.at)} by {last.by}"
+    if value > MAX_PARALLEL_CLAMP:
+        note += f"; the application clamps {value} to {MAX_PARALLEL_CLAMP}"
+        value = MAX_PARALLEL_CLAMP
+    return ParallelSetting(value, "the flag ledger", note, last)
+
+
+def assess_max_parallel(setting: ParallelSetting, cap: int) -> Check:
+    """The current MAX_PARALLEL must be known and below the runbook's cap."""
+    common = {
+        "id": "max_parallel_below_cap",
+        "rule": f"current MAX_PARALLEL known and below the cap {cap}",
+        "observed": setting.value,
+        "threshold": cap,
+    }
+    if setting.value is None:
+        why = setting.note or "no MAX_PARALLEL in the flag ledger"
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"current MAX_PARALLEL unknown ({why}): pass --set max_parallel=N "
+            "or record the flag changes in the ledger",
+        )
+    where = f"MAX_PARALLEL is {setting.value} (from {setting.source}{setting.note})"
+    if setting.value >= cap:
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{where}: at the cap {cap}, do not raise it (the runbook's maximum)",
+        )
+    return Check(
+        **common,
+        status=Status.PASS,
+        detail=f"{where}: below the cap {cap}, the next value would be {setting.value + 1}",
+    )
+
+
+def assess_change_spacing(last: FlagChange | None, as_of: datetime, minimum: timedelta) -> Check:
+    """The last MAX_PARALLEL change at least `minimum` before the as-of ("monitor 6+ hours").
+
+    Without a ledger entry the time of the last change is unknown (no telemetry shows a
+    flag value or a redeploy): INCONCLUSIVE, even when the value is given as a parameter.
+    """
+    common = {
+        "id": "time_since_last_change",
+        "rule": f"last MAX_PARALLEL change at least {span(minimum)} ago",
+        "threshold": span(minimum),
+    }
+    if last is None:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail="no MAX_PARALLEL change in the flag ledger at or before the as-of: when "
+            "it last changed is unknown (telemetry does not show flag values or deploys); "
+            "record flag changes in the ledger to judge this",
+        )
+    elapsed = as_of - last.at
+    common["observed"] = describe_age(elapsed)
+    change = f"set to {last.new} at {utc(last.at)} by {last.by} (flag ledger)"
+    if elapsed >= minimum:
+        return Check(
+            **common,
+            status=Status.PASS,
+            detail=f"{change}: {describe_age(elapsed)} ago >= {span(minimum)}",
+        )
+    return Check(
+        **common,
+        status=Status.INCONCLUSIVE,
+        detail=f"{change}: only {describe_age(elapsed)} ago; it may go up at "
+        f"{utc(last.at + minimum)}",
+    )
+
+
+def raise_commands(current: int, cap: int, env: str, monitor: timedelta) -> list[str]:
+    """The runbook's Phase 2 Step 5 for the next value, rendered from params/flags.yaml."""
+    matrix = load_flag_matrix()
+    wait = f"{hours(monitor):g}"
+    return [
+        matrix["set_command"].format(variable=ledger.MAX_PARALLEL, env=env),
+        f"# When prompted, enter: {current + 1}",
+        matrix["deploy_command"],
+        f"# Monitor for {wait}+ hours before the next increase (cap {cap})",
+    ]
+
+
+# --- rates ------------------------------------------------------------------------------------
+
+
+def assess_rate_below(
+    check_id: str,
+    name: str,
+    proportion: Proportion,
+    limit: float,
+    *,
+    min_decided: int,
+    red_flag_min_decided: int,
+) -> Check:
+    """A rate strictly below `limit` ("manual review rate < 1%"): exactly at it is not below.
+
+    rules.assess_rate judges "<= limit"; the point estimate exactly at the limit turns
+    its PASS into a FAIL (INCONCLUSIVE with fewer than `red_flag_min_decided` bookings).
+    """
+    check = assess_rate(
+        check_id,
+        name,
+        proportion,
+        limit,
+        at_least=False,
+        min_decided=min_decided,
+        red_flag_min_decided=red_flag_min_decided,
+    )
+    check = check.model_copy(update={"rule": f"{name} < {percent(limit)}"})
+    at_limit = proportion.n and math.isclose(proportion.rate, limit, rel_tol=0, abs_tol=1e-12)
+    if not at_limit or check.status is Status.FAIL:
+        return check
+    observed = proportion.describe()
+    if proportion.n >= red_flag_min_decided:
+        return check.model_copy(
+            update={
+                "status": Status.FAIL,
+                "detail": f"{name} {observed} is not below {percent(limit)}",
+            }
+        )
+    return check.model_copy(
+        update={
+            "status": Status.INCONCLUSIVE,
+            "detail": f"{name} {observed} is not below {percent(limit)} on a small sample: "
+            f"{proportion.n} decided, a red flag needs {red_flag_min_decided}",
+        }
+    )
+
+
+def assess_red_flag_hours(
+    hours_seen: list[tuple[datetime, Proportion]],
+    limit: float,
+    *,
+    red_flag_min_decided: int,
+    bucket: timedelta,
+) -> Check:
+    """Success "sustained": no bucket of the window is a success-rate red flag.
+
+    Each bucket with decided bookings is judged by the small-sample rule of
+    rules.assess_rate: below the limit with at least `red_flag_min_decided` decided, or
+    its whole 95% interval below it. Buckets without decided bookings judge nothing;
+    none with any is INCONCLUSIVE.
+    """
+    size = format_duration(bucket)
+    failing, judged = [], 0
+    for start, proportion in hours_seen:
+        if not proportion.n:
+            continue
+        judged += 1
+        check = assess_rate(
+            "bucket",
+            "success rate",
+            proportion,
+            limit,
+            at_least=True,
+            min_decided=1,
+            red_flag_min_decided=red_flag_min_decided,
+        )
+        if check.status is Status.FAIL:
+            failing.append((start, proportion))
+    common = {
+        "id": "success_sustained",
+        "rule": f"no {size} bucket with success rate below {percent(limit)} (red flag)",
+        "observed": len(failing),
+        "threshold": 0,
+        "sample_size": judged,
+    }
+    if failing:
+        listed = "; ".join(
+            f"{start:%m-%d %H:%M} {proportion.describe()}" for start, proportion in failing[:6]
+        )
+        more = f" and {len(failing) - 6} more" if len(failing) > 6 else ""
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{len(failing)} of {judged} {size} buckets below {percent(limit)} "
+            f"(UTC start): {listed}{more}",
+        )
+    if not judged:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"no {size} bucket of the window has decided bookings",
+        )
+    return Check(
+        **common,
+        status=Status.PASS,
+        detail=f"none of the {judged} {size} buckets with decided bookings is below "
+        f"{percent(limit)}",
+    )
+
+
+def assess_no_circuit_opens(max_in_any_hour: int, total: int) -> Check:
+    """No circuit breaker trips: any coordinator.circuit_open in the window is a FAIL."""
+    common = {
+        "id": "circuit_opens",
+        "rule": "no coordinator.circuit_open in the window",
+        "observed": total,
+        "threshold": 0,
+        "sample_size": total,
+    }
+    if total:
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{total} coordinator.circuit_open in the window, at most "
+            f"{max_in_any_hour} in one hour",
+        )
+    return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")

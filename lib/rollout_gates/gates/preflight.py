@@ -1,0 +1,164 @@
+"""preflight: the runbook's Phase 2 Pre-Flight Checklist, before V3 is turned on.
+
+Checks:
+
+- staging_prerequisites: the latest recorded `prerequisites` verdict on staging, at or
+  before the as-of, is a PASS at most `max_verdict_age` old ("Staging has been stable for
+  48+ hours"). None recorded, INCONCLUSIVE or ERROR recorded, stale, or a simulated PASS
+  judged for a real database: INCONCLUSIVE, saying which command to run. FAIL recorded:
+  FAIL, whatever its age.
+- production_shadow: the same for the latest `shadow` verdict on production
+  ("Production shadow mode is healthy (24+ hours)").
+- attest.oncall, attest.rollback_plan, attest.db_monitoring, attest.alert_channels: the
+  human items, `--set attest.NAME="who"`; missing is INCONCLUSIVE.
+
+The gate opens the database only for the as-of time and the server facts: it runs no
+event query. On PASS the verdict's actions are the runbook's Phase 2 Step 1 commands.
+"""
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from ..checklist import assess_recorded_verdict, describe_age
+from ..config import Attestations, Duration, GateParams
+from ..errors import RolloutGatesError
+from ..evidence import latest_verdict, recorded_verdicts
+from ..flags import plan_commands
+from ..rules import assess_attestations
+from ..verdict import Check, GateResult, Status
+from . import GateSpec
+
+ATTESTATIONS = {
+    "oncall": "Engineering team is available for monitoring (staffed window)",
+    "rollback_plan": "Rollback plan is documented and ready",
+    "db_monitoring": "Database monitoring is active",
+    "alert_channels": "Alert channels are configured",
+}
+
+# (check id, environment, gate, the runbook's checklist item)
+RECORDED = (
+    ("staging_prerequisites", "staging", "prerequisites", "Staging has been stable for 48+ hours"),
+    ("production_shadow", "production", "shadow", "Production shadow mode is healthy (24+ hours)"),
+)
+
+# The runbook's checklist as it wrote it, and the check that ticks each item.
+CHECKLIST = [
+    *((item, check_id) for check_id, _env, _gate, item in RECORDED),
+    ("Engineering team is available for monitoring", "attest.oncall"),
+    ("Rollback plan is documented and ready", "attest.rollback_plan"),
+    ("Database monitoring is active", "attest.db_monitoring"),
+    ("Alert channels are configured", "attest.alert_channels"),
+]
+
+
+class PreflightAttestations(Attestations):
+    oncall: str | None = None
+    rollback_plan: str | None = None
+    db_monitoring: str | None = None
+    alert_channels: str | None = None
+
+
+class PreflightParams(GateParams):
+    max_verdict_age: Duration
+    attest: PreflightAttestations = PreflightAttestations()
+
+
+SPEC = GateSpec(
+    id="preflight",
+    runbook_step="Phase 2, Pre-Flight Checklist: staging stable 48h, shadow healthy 24h, "
+    "team, rollback plan, database monitoring and alerts ready",
+    window="latest verdicts + attestations",
+    env="production",
+    params_model=PreflightParams,
+)
+
+
+def collect(root: Path, as_of: datetime) -> dict[str, GateResult | None | RolloutGatesError]:
+    """The latest recorded verdict of each prerequisite gate (or the error reading them)."""
+    found = {}
+    for check_id, env, gate, _item in RECORDED:
+        try:
+            found[check_id] = latest_verdict(root, env, gate, at_or_before=as_of)
+        except RolloutGatesError as exc:
+            found[check_id] = exc
+    return found
+
+
+def evaluate(
+    verdicts: dict[str, GateResult | None | RolloutGatesError],
+    params: PreflightParams,
+    as_of: datetime,
+    simulated: bool,
+    attested_at: datetime | None = None,
+) -> list[Check]:
+    """The checklist, each item a check; pure.
+
+    Attestations are recorded with `attested_at` (the notebook passes the time of the run;
+    default: the as-of).
+    """
+    checks = []
+    for check_id, env, gate, item in RECORDED:
+        verdict = verdicts.get(check_id)
+        if isinstance(verdict, RolloutGatesError):
+            checks.append(
+                Check(
+                    id=check_id,
+                    rule=f"{item}: latest `{gate}` verdict on {env} is a recent PASS",
+                    status=Status.ERROR,
+                    detail=str(verdict),
+                )
+            )
+            continue
+        checks.append(
+            assess_recorded_verdict(
+                check_id,
+                item,
+                verdict,
+                gate=gate,
+                env=env,
+                as_of=as_of,
+                max_age=params.max_verdict_age,
+                simulated=simulated,
+            )
+        )
+    checks.extend(assess_attestations(params.attest, ATTESTATIONS, attested_at or as_of))
+    return checks
+
+
+def verdict_history(root: Path, as_of: datetime, limit: int = 5) -> pd.DataFrame:
+    """The last recorded verdicts of the prerequisite gates, newest first, for display."""
+    rows = []
+    for _check_id, env, gate, _item in RECORDED:
+        try:
+            results = recorded_verdicts(root, env, gate)
+        except RolloutGatesError as exc:
+            rows.append({"gate": gate, "env": env, "status": "unreadable", "note": str(exc)})
+            continue
+        usable = [r for r in results if r.as_of is not None]
+        for result in reversed(usable[-limit:]):
+            age = as_of - result.as_of
+            rows.append(
+                {
+                    "gate": gate,
+                    "env": env,
+                    "status": str(result.status),
+                    "as_of": result.as_of,
+                    "age": describe_age(age) if age >= timedelta(0) else "after the as-of",
+                    "simulated": result.simulated,
+                    "run_dir": result.run_dir,
+                }
+            )
+    columns = ["gate", "env", "status", "as_of", "age", "simulated", "run_dir", "note"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def actions(status: Status, env: str) -> list[str]:
+    """On PASS, the runbook's Phase 2 Step 1 (flip to full mode) and Step 2 (deploy)."""
+    if status is Status.PASS:
+        return plan_commands("full", env)
+    return [
+        "# Do not flip to full mode yet: complete the unticked checklist items above, then",
+        f"rollout-gates run preflight --env {env}",
+    ]

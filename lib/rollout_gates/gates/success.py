@@ -1,0 +1,227 @@
+"""success: the runbook's Success Criteria over the last 48h of full mode.
+
+Checks, each over the `window` (48h) before the as-of:
+
+- full_mode_soak: full mode on for `soak` (48h), from the flag ledger, else telemetry:
+  a rate "sustained for 48 hours" needs 48 hours of V3 (INCONCLUSIVE until then, with
+  the time it can pass).
+- success_rate: >= `success_rate_min` (97%), small-sample rule, `min_decided` (50).
+- success_sustained: "sustained" also means no `trend_bucket` (1h) of the window is a
+  red flag, below `red_flag_success_rate_min` (90%, full-health's red flag), judged by
+  the same small-sample rule; a 48h average can hide a bad hour.
+- manual_review_rate: strictly below `manual_review_rate_max` (1% exactly is a FAIL).
+- sustained_errors: coordinator.error in `sustained_error_buckets` consecutive buckets.
+- circuit_opens: "no circuit breaker trips": any coordinator.circuit_open is a FAIL.
+- state_transitions: every observed (from, to) is allowed by the taxonomy's state machine.
+- stuck_bookings: no booking's last transition is non-terminal and older than
+  `stuck_after`; a booking whose retry was never rescheduled (shipped code) is stuck.
+- attest.no_customer_reports, attest.confirmation_emails: human items, missing is
+  INCONCLUSIVE.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from ..checklist import (
+    PhaseStart,
+    assess_no_circuit_opens,
+    assess_rate_below,
+    assess_red_flag_hours,
+    assess_soak,
+    full_mode_start,
+)
+from ..config import Attestations, Duration, GateParams, Rate
+from ..ledger import FlagChange
+from ..metrics import (
+    OutcomeSummary,
+    Window,
+    bucket_starts,
+    fetch_event_buckets,
+    fetch_max_per_hour,
+    fetch_outcomes,
+    summarize_outcomes,
+)
+from ..rules import assess_attestations, assess_rate, assess_sustained_errors
+from ..stats import Proportion
+from ..transitions import (
+    StuckBookings,
+    TransitionCount,
+    assess_stuck,
+    assess_transitions,
+    fetch_stuck_bookings,
+    fetch_transition_counts,
+)
+from ..verdict import Check, Status
+from . import GateSpec
+from .scale import fetch_active_stretch, lookback
+
+ATTESTATIONS = {
+    "no_customer_reports": "No customer-reported issues",
+    "confirmation_emails": "Booking confirmation emails sent properly",
+}
+
+# The runbook's Success Criteria as it wrote them, and the checks that tick each item.
+CRITERIA = [
+    ("Success rate ≥97% sustained for 48 hours", ("full_mode_soak", "success_rate",
+                                                  "success_sustained")),
+    ("Manual review rate <1%", ("manual_review_rate",)),
+    ("No sustained errors or circuit breaker trips", ("sustained_errors", "circuit_opens")),
+    ("State machine transitions working correctly", ("state_transitions", "stuck_bookings")),
+    ("No customer-reported issues", ("attest.no_customer_reports",)),
+    ("Booking confirmation emails sent properly", ("attest.confirmation_emails",)),
+]  # fmt: skip
+
+
+class SuccessAttestations(Attestations):
+    no_customer_reports: str | None = None
+    confirmation_emails: str | None = None
+
+
+class SuccessParams(GateParams):
+    soak: Duration
+    success_rate_min: Rate
+    manual_review_rate_max: Rate
+    red_flag_success_rate_min: Rate
+    trend_bucket: Duration
+    stuck_after: Duration
+    attest: SuccessAttestations = SuccessAttestations()
+
+
+SPEC = GateSpec(
+    id="success",
+    runbook_step="Success Criteria: success >= 97% sustained 48h, manual review < 1%, no "
+    "sustained errors or breaker trips, state machine correct, customers and emails fine",
+    window="48h",
+    env="production",
+    params_model=SuccessParams,
+)
+
+
+@dataclass(frozen=True)
+class SuccessMetrics:
+    phase: PhaseStart
+    outcomes: OutcomeSummary
+    buckets: list[tuple[datetime, Proportion]]  # success per trend bucket
+    error_buckets: list[int]
+    circuit_opens_max_per_hour: int
+    circuit_opens: int
+    transitions: list[TransitionCount]
+    stuck: StuckBookings
+
+
+def success_by_bucket(
+    frame: pd.DataFrame, window: Window, bucket
+) -> list[tuple[datetime, Proportion]]:
+    """(bucket start, success proportion) for every bucket of the window, empty ones too."""
+    result = []
+    for start in bucket_starts(window, bucket):
+        summary = summarize_outcomes(frame[frame["bucket_start"] == start])
+        result.append((start, summary.success))
+    return result
+
+
+def collect(
+    connection: Connection,
+    taxonomy: dict,
+    window: Window,
+    params: SuccessParams,
+    changes: list[FlagChange],
+):
+    """Run the gate's queries; returns the metrics and the frames the notebook shows."""
+    as_of = window.end
+    events = taxonomy["coordinator"]["outcomes"]
+    stretch = fetch_active_stretch(connection, taxonomy, lookback(as_of, params))
+    outcomes = fetch_outcomes(
+        connection, taxonomy, window, params.trend_bucket, params.outcome_grace
+    )
+    errors = fetch_event_buckets(connection, taxonomy, window, params.error_bucket, events["error"])
+    max_opens, opens = fetch_max_per_hour(connection, taxonomy, window, events["circuit_open"])
+    metrics = SuccessMetrics(
+        phase=full_mode_start(changes, stretch, as_of),
+        outcomes=summarize_outcomes(outcomes),
+        buckets=success_by_bucket(outcomes, window, params.trend_bucket),
+        error_buckets=errors["events"].tolist(),
+        circuit_opens_max_per_hour=max_opens,
+        circuit_opens=opens,
+        transitions=fetch_transition_counts(connection, taxonomy, window),
+        stuck=fetch_stuck_bookings(connection, taxonomy, window, params.stuck_after),
+    )
+    hourly = {
+        name: fetch_event_buckets(connection, taxonomy, window, params.trend_bucket, events[name])
+        for name in ("error", "circuit_open")
+    }
+    return metrics, {"outcomes": outcomes, "errors": errors, "stretch": stretch, **hourly}
+
+
+def evaluate(
+    metrics: SuccessMetrics,
+    params: SuccessParams,
+    allowed: dict,
+    as_of: datetime,
+    attested_at: datetime | None = None,
+) -> list[Check]:
+    """The runbook's success criteria, each a check; pure.
+
+    Attestations are recorded with `attested_at` (the notebook passes the time of the run;
+    default: the as-of).
+    """
+    small_sample = {
+        "min_decided": params.min_decided,
+        "red_flag_min_decided": params.red_flag_min_decided,
+    }
+    return [
+        assess_soak(metrics.phase, as_of, params.soak),
+        assess_rate(
+            "success_rate",
+            "success rate",
+            metrics.outcomes.success,
+            params.success_rate_min,
+            at_least=True,
+            **small_sample,
+        ),
+        assess_red_flag_hours(
+            metrics.buckets,
+            params.red_flag_success_rate_min,
+            red_flag_min_decided=params.red_flag_min_decided,
+            bucket=params.trend_bucket,
+        ),
+        assess_rate_below(
+            "manual_review_rate",
+            "manual review rate",
+            metrics.outcomes.manual_review_rate,
+            params.manual_review_rate_max,
+            **small_sample,
+        ),
+        assess_sustained_errors(
+            metrics.error_buckets, params.sustained_error_buckets, params.error_bucket
+        ),
+        assess_no_circuit_opens(metrics.circuit_opens_max_per_hour, metrics.circuit_opens),
+        assess_transitions(metrics.transitions, allowed),
+        assess_stuck(metrics.stuck, params.stuck_after),
+        *assess_attestations(params.attest, ATTESTATIONS, attested_at or as_of),
+    ]
+
+
+def actions(status: Status, env: str) -> list[str]:
+    """On PASS, the runbook's Post-Rollout Actions; on FAIL, where to look first."""
+    if status is Status.PASS:
+        return [
+            "# Success criteria met. Post-rollout actions (runbook):",
+            "# 1. Update verification.md with the production metrics: rollout-gates report "
+            f"--env {env}",
+            "# 2. File the legacy cleanup task (server/jobs/auto-assign.ts while loop and "
+            "helpers, auto_assign.* telemetry, unused server/capacity/planner-* helpers); "
+            f"check readiness after 7 days with: rollout-gates run cleanup --env {env}",
+            "# 3. Mark V3 as default in .env.example, update architecture docs, remove "
+            "shadow-mode guidance",
+        ]
+    if status is Status.FAIL:
+        return [
+            "# Success criteria not met: no post-rollout cleanup yet. Investigate the failing",
+            "# checks above; if a red flag is live, the runbook says roll back first:",
+            f"rollout-gates run full-health --env {env}",
+        ]
+    return []

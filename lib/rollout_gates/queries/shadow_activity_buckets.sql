@@ -1,0 +1,41 @@
+-- Per bucket (aligned to :window_end): bookings created, bookings with activity, legacy
+-- activity (starts and inline events, V3 mirror events aside), V3 events (assignment.* and
+-- mirror events) and active coordinator starts with the first one's time. Only buckets with
+-- events are returned; legacy.py fills the others with zeros. The shadow gate draws it, the
+-- rollback gate around the rollback, cleanup dates an uninterrupted full-mode stretch with it.
+WITH window_events AS (
+    SELECT
+        date_bin(:bucket, created_at, :window_end) AS bucket_start,
+        created_at,
+        source,
+        event_type,
+        booking_id,
+        source = ANY(:legacy_sources)
+            AND (event_type = :started_type OR source = :inline_source)
+            AND (context ->> 'trigger') IS DISTINCT FROM :mirror_trigger AS is_legacy,
+        source = ANY(:v3_sources)
+            OR (source = ANY(:legacy_sources) AND context ->> 'trigger' = :mirror_trigger)
+            AS is_v3,
+        source = :coordinator_source
+            AND event_type = :start_type
+            AND context ->> 'mode' = :active_mode AS is_active_start
+    FROM observability_events
+    WHERE created_at >= :window_start
+      AND created_at < :window_end
+      AND (source = ANY(:activity_sources) OR source = ANY(:v3_sources))
+)
+SELECT
+    bucket_start,
+    count(DISTINCT booking_id) FILTER (
+        WHERE source = :bookings_source AND event_type = :created_type
+    ) AS bookings_created,
+    count(DISTINCT booking_id) FILTER (WHERE source = ANY(:activity_sources))
+        AS bookings_with_activity,
+    count(*) FILTER (WHERE is_legacy) AS legacy_events,
+    count(DISTINCT booking_id) FILTER (WHERE is_legacy) AS legacy_bookings,
+    count(*) FILTER (WHERE is_v3) AS v3_events,
+    count(*) FILTER (WHERE is_active_start) AS active_starts,
+    min(created_at) FILTER (WHERE is_active_start) AS first_active_start
+FROM window_events
+GROUP BY bucket_start
+ORDER BY bucket_start;

@@ -1,0 +1,56 @@
+-- Legacy planner activity and booking activity in the window, as one row.
+-- Legacy activity: :started_type (auto_assign.started) and every event of :inline_source,
+-- except mirror events whose context.trigger is :mirror_trigger (V3 outcomes). A booking is
+-- "handled" when its first legacy activity in the window is older than :handled_before (the
+-- window end minus the grace period, so that jobs still running are not counted as failures),
+-- and "succeeded" when it also has a :succeeded_types event that is not a mirror.
+-- :phantom_event is the runbook's auto_assign.attempt.start, counted to show it never appears.
+-- Used by the shadow gate (24h), the rollback gate (after the rollback) and cleanup (7 days).
+WITH window_events AS (
+    SELECT
+        source,
+        event_type,
+        created_at,
+        booking_id,
+        source = ANY(:legacy_sources)
+            AND (event_type = :started_type OR source = :inline_source)
+            AND (context ->> 'trigger') IS DISTINCT FROM :mirror_trigger AS is_legacy,
+        source = ANY(:legacy_sources)
+            AND event_type = ANY(:succeeded_types)
+            AND (context ->> 'trigger') IS DISTINCT FROM :mirror_trigger AS is_success
+    FROM observability_events
+    WHERE created_at >= :window_start
+      AND created_at < :window_end
+      AND (source = ANY(:activity_sources) OR event_type = :phantom_event)
+),
+totals AS (
+    SELECT
+        count(*) FILTER (WHERE is_legacy) AS legacy_events,
+        count(*) FILTER (WHERE is_legacy AND event_type = :started_type) AS legacy_starts,
+        min(created_at) FILTER (WHERE is_legacy) AS first_legacy_at,
+        max(created_at) FILTER (WHERE is_legacy) AS last_legacy_at,
+        count(*) FILTER (WHERE event_type = :phantom_event) AS phantom_events
+    FROM window_events
+),
+per_booking AS (
+    SELECT
+        booking_id,
+        bool_or(source = ANY(:activity_sources)) AS has_activity,
+        bool_or(source = :bookings_source AND event_type = :created_type) AS created,
+        min(created_at) FILTER (WHERE is_legacy) AS first_legacy_at,
+        bool_or(is_success) AS succeeded
+    FROM window_events
+    WHERE booking_id IS NOT NULL
+    GROUP BY booking_id
+),
+bookings AS (
+    SELECT
+        count(*) FILTER (WHERE has_activity) AS bookings_with_activity,
+        count(*) FILTER (WHERE created) AS bookings_created,
+        count(*) FILTER (WHERE first_legacy_at IS NOT NULL) AS legacy_bookings,
+        count(*) FILTER (WHERE first_legacy_at < :handled_before) AS handled,
+        count(*) FILTER (WHERE first_legacy_at < :handled_before AND succeeded) AS succeeded
+    FROM per_booking
+)
+SELECT totals.*, bookings.*
+FROM totals CROSS JOIN bookings;

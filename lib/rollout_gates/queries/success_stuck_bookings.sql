@@ -1,0 +1,71 @@
+-- Stuck bookings (DESIGN.md, "Metrics"): among bookings with a state transition in the
+-- window, those whose last transition is to a non-terminal state and older than
+-- :stuck_after at the as-of (:window_end). A booking's transitions are ordered by
+-- context.version (rows may arrive out of order by milliseconds), then by time. Each
+-- stuck booking comes with its latest coordinator outcome event in the window (a retry is
+-- never rescheduled in the shipped code: a retried booking stays in assignment_pending).
+-- The first row always carries the counts; at most :max_listed bookings are listed,
+-- oldest first (none listed: one row with a NULL booking_id).
+WITH transitions AS (
+    SELECT id, booking_id, created_at, context
+    FROM observability_events
+    WHERE created_at >= :window_start
+      AND created_at < :window_end
+      AND source = :state_machine_source
+      AND event_type = :transition_type
+      AND booking_id IS NOT NULL
+),
+last_transition AS (
+    SELECT DISTINCT ON (booking_id)
+        booking_id,
+        context ->> 'from' AS from_state,
+        context ->> 'to' AS last_state,
+        created_at AS since
+    FROM transitions
+    ORDER BY
+        booking_id,
+        CASE WHEN context ->> 'version' ~ '^[0-9]{1,9}$'
+            THEN CAST(context ->> 'version' AS integer) END DESC NULLS LAST,
+        created_at DESC,
+        id DESC
+),
+stuck AS (
+    SELECT booking_id, from_state, last_state, since
+    FROM last_transition
+    WHERE (last_state IS NULL OR NOT (last_state = ANY(CAST(:terminal_states AS text[]))))
+      AND since < :window_end - :stuck_after
+),
+listed AS (
+    SELECT booking_id, from_state, last_state, since
+    FROM stuck
+    ORDER BY since, booking_id
+    LIMIT :max_listed
+),
+latest_outcome AS (
+    SELECT DISTINCT ON (booking_id) booking_id, event_type, created_at
+    FROM observability_events
+    WHERE created_at >= :window_start
+      AND created_at < :window_end
+      AND source = :coordinator_source
+      AND event_type = ANY(:outcome_types)
+      AND booking_id IN (SELECT booking_id FROM listed)
+    ORDER BY booking_id, created_at DESC, id DESC
+),
+counts AS (
+    SELECT
+        (SELECT count(*) FROM last_transition) AS bookings_observed,
+        (SELECT count(*) FROM stuck) AS stuck_total
+)
+SELECT
+    counts.bookings_observed,
+    counts.stuck_total,
+    listed.booking_id,
+    listed.last_state,
+    listed.from_state,
+    listed.since,
+    latest_outcome.event_type AS last_outcome,
+    latest_outcome.created_at AS last_outcome_at
+FROM counts
+LEFT JOIN listed ON true
+LEFT JOIN latest_outcome ON latest_outcome.booking_id = listed.booking_id
+ORDER BY listed.since, listed.booking_id;

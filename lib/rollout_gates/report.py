@@ -1,0 +1,266 @@
+"""verification.md from what is on disk: the ledger, every recorded verdict, the latest figures.
+
+The runbook ends with "update verification.md with production metrics"; this writes it,
+idempotently: the same evidence gives the same file, byte for byte.
+"""
+
+import base64
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from .display import ICONS, format_value
+from .evidence import recorded_verdicts
+from .gates import gate_ids, gate_spec
+from .ledger import MAX_PARALLEL, FlagChange, ledger_path, phase_at, read_ledger
+from .verdict import GateResult
+
+KEY_CHECKS = ("success_rate", "manual_review_rate", "sustained_errors", "circuit_opens")
+SUCCESS_CRITERIA = (
+    ("Success rate ≥97% sustained for 48 hours", ("success_rate", "success_rate_hourly")),
+    ("Manual review rate <1%", ("manual_review_rate",)),
+    ("No sustained errors or circuit breaker trips", ("sustained_errors", "circuit_opens")),
+    ("State machine transitions working correctly", ("transitions", "stuck_bookings")),
+    ("No customer-reported issues", ("attest.no_customer_reports",)),
+    ("Booking confirmation emails sent properly", ("attest.confirmation_emails",)),
+)
+
+
+@dataclass(frozen=True)
+class PhaseRow:
+    phase: str
+    start: datetime | None
+    end: datetime | None
+
+    @property
+    def duration(self) -> timedelta | None:
+        return self.end - self.start if self.start and self.end else None
+
+
+def timeline(
+    changes: list[FlagChange],
+    verdicts: dict[str, list[GateResult]],
+    preparation_start: datetime | None = None,
+) -> list[PhaseRow]:
+    """The runbook's phases from the ledger's switches, with scaling steps and cleanup.
+
+    Preparation runs from `preparation_start` (staging's switch to full mode) to the
+    first production switch.
+    """
+    phases: list[list] = [["preparation", preparation_start]]
+    steps: list[list] = []
+    previous, attempts = "legacy", 0
+    for moment in sorted({change.at for change in changes}):
+        phase = phase_at(changes, moment)
+        if phase != previous:
+            if phase == "full":
+                attempts += 1
+                label = "full" if attempts == 1 else f"full (attempt {attempts})"
+            else:
+                label = "rollback" if previous == "full" else phase
+            phases.append([label, moment])
+            previous = phase
+        for change in changes:
+            if (
+                change.at == moment
+                and change.variable == MAX_PARALLEL
+                and phase == "full"
+                and change.old not in (None, change.new)
+            ):
+                steps.append([f"scaling: MAX_PARALLEL {change.old} → {change.new}", moment])
+    cleanup = [r.as_of for r in verdicts.get("cleanup", []) if r.status == "PASS" and r.as_of]
+    if cleanup:
+        phases.append(["cleanup", cleanup[0]])
+    rows = [
+        PhaseRow(label, start, phases[k + 1][1] if k + 1 < len(phases) else None)
+        for k, (label, start) in enumerate(phases)
+        if start is not None
+        and (k + 1 >= len(phases) or phases[k + 1][1] is None or start <= phases[k + 1][1])
+    ]
+    for label, start in steps:
+        later = [s for _, s in phases if s and s > start] + [s for _, s in steps if s > start]
+        rows.append(PhaseRow(label, start, min(later) if later else None))
+    return sorted(rows, key=lambda row: (row.start, row.phase))
+
+
+def render_markdown(root: Path, env: str, report_path: Path) -> str:
+    """The whole report; links are relative to where the report is written."""
+    verdicts = {gate: recorded_verdicts(root, env, gate) for gate in gate_ids()}
+    verdicts = {gate: runs for gate, runs in verdicts.items() if runs}
+    changes = read_ledger(ledger_path(root, env))
+    staging = read_ledger(ledger_path(root, "staging"))
+    preparation = next((c.at for c in staging if phase_at(staging, c.at) == "full"), None)
+    base = report_path.parent
+
+    def link(path: Path) -> str:
+        return Path(os.path.relpath(path, base)).as_posix()
+
+    parts = [f"# Verification: Assignment Pipeline V3 rollout, {env}"]
+    simulated = sorted(
+        {r.scenario or "?" for runs in verdicts.values() for r in runs if r.simulated}
+    )
+    if simulated:
+        parts.append(
+            f"> ⚠️ **SIMULATED DATA**: verdicts below come from simulated scenarios "
+            f"({', '.join(simulated)}). This is not production evidence."
+        )
+    parts.append(
+        "Written by `rollout-gates report` from the flag ledger and the recorded verdicts under "
+        f"`{link(root / env)}`. Figures are outcome-based (DESIGN.md, *Metrics*)."
+    )
+    parts.append("## Timeline\n\n" + timeline_table(timeline(changes, verdicts, preparation)))
+    parts.append("## Latest verdict of every gate\n\n" + latest_table(verdicts, link))
+    parts.append("## Success criteria\n\n" + success_checklist(verdicts.get("success", [])))
+    figures = latest_figures(verdicts.get("full-extended", []))
+    if figures:
+        parts.append(
+            "## Trends of the latest full-extended run\n\n"
+            + "\n\n".join(f"![{f.stem}]({link(f)})" for f in figures)
+        )
+    parts.append("## History of every gate\n\n" + history_tables(verdicts, link))
+    return "\n\n".join(parts) + "\n"
+
+
+def timeline_table(rows: list[PhaseRow]) -> str:
+    lines = ["| phase | start (UTC) | end (UTC) | duration |", "|---|---|---|---|"]
+    for row in rows:
+        lines.append(
+            f"| {row.phase} | {when(row.start)} | {when(row.end)} | {duration(row.duration)} |"
+        )
+    if len(lines) == 2:
+        lines.append("| (no flag ledger and no verdicts yet) | | | |")
+    return "\n".join(lines)
+
+
+def latest_table(verdicts: dict[str, list[GateResult]], link) -> str:
+    lines = [
+        "| gate | runbook step | status | as of (UTC) | success rate | manual review | "
+        "errors | circuit opens | evidence |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for gate in gate_ids():
+        runs = verdicts.get(gate)
+        if not runs:
+            lines.append(f"| {gate} | {gate_spec(gate).runbook_step} | not run | | | | | | |")
+            continue
+        latest = runs[-1]
+        figures = [figure(latest, check_id) for check_id in KEY_CHECKS]
+        lines.append(
+            f"| {gate} | {latest.runbook_step} | {ICONS[latest.status]} {latest.status} | "
+            f"{when(latest.as_of)} | {' | '.join(figures)} | {evidence_links(latest, link)} |"
+        )
+    return "\n".join(lines)
+
+
+def figure(result: GateResult, check_id: str) -> str:
+    check = next((c for c in result.checks if c.id == check_id), None)
+    if check is None:
+        return "–"
+    if check.interval and isinstance(check.observed, float):
+        low, high = check.interval
+        return f"{check.observed:.1%} (n={check.sample_size}, {low:.1%}–{high:.1%})"
+    return f"{format_value(check.observed)} ({check.status})"
+
+
+def evidence_links(result: GateResult, link) -> str:
+    if not result.run_dir:
+        return ""
+    run_dir = Path(result.run_dir)
+    names = [
+        (f"{result.gate}.ipynb", "notebook"),
+        (f"{result.gate}.html", "HTML"),
+        ("tables", "tables"),
+    ]
+    return " · ".join(
+        f"[{label}]({link(run_dir / name)})" for name, label in names if (run_dir / name).exists()
+    )
+
+
+def success_checklist(runs: list[GateResult]) -> str:
+    if not runs:
+        return "The `success` gate has not run yet: every criterion is still open."
+    latest = runs[-1]
+    checks = {c.id: c for c in latest.checks}
+    lines = [f"From the `success` verdict as of {when(latest.as_of)} ({latest.status}):", ""]
+    for criterion, check_ids in SUCCESS_CRITERIA:
+        found = [checks[i] for i in check_ids if i in checks]
+        done = bool(found) and all(c.status in ("PASS", "WARN") for c in found)
+        missing = "; ".join(c.detail for c in found if c.status not in ("PASS", "WARN"))
+        note = f" (still missing: {missing})" if missing else ("" if found else " (not checked)")
+        lines.append(f"- [{'x' if done else ' '}] {criterion}{note}")
+    return "\n".join(lines)
+
+
+def latest_figures(runs: list[GateResult]) -> list[Path]:
+    if not runs or not runs[-1].run_dir:
+        return []
+    return sorted((Path(runs[-1].run_dir) / "figures").glob("*.png"))
+
+
+def history_tables(verdicts: dict[str, list[GateResult]], link) -> str:
+    sections = []
+    for gate, runs in verdicts.items():
+        lines = [
+            f"### {gate}",
+            "",
+            "| as of (UTC) | status | failing or open checks | evidence |",
+            "|---|---|---|---|",
+        ]
+        for run in runs:
+            open_checks = ", ".join(c.id for c in run.checks if c.status not in ("PASS", "WARN"))
+            detail = run.error or open_checks or "–"
+            lines.append(
+                f"| {when(run.as_of)} | {ICONS[run.status]} {run.status} | {detail} | "
+                f"{evidence_links(run, link)} |"
+            )
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections) or "No gate has run yet."
+
+
+def when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
+
+
+def duration(span: timedelta | None) -> str:
+    if span is None:
+        return ""
+    hours, minutes = divmod(int(span.total_seconds()) // 60, 60)
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h {minutes:02d}m" if days else f"{hours}h {minutes:02d}m"
+
+
+def write_report(root: Path, env: str, output: Path | None = None, fmt: str = "md") -> Path:
+    """Write verification.md (or .html, self-contained) and return its path."""
+    path = output or root / env / ("verification.md" if fmt == "md" else "verification.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    markdown = render_markdown(root, env, path)
+    text = markdown if fmt == "md" else to_html(markdown, path.parent, env)
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)
+    return path
+
+
+def to_html(markdown: str, base: Path, env: str) -> str:
+    """One self-contained page: the Markdown rendered, every local image inlined."""
+    import mistune
+
+    body = mistune.create_markdown(plugins=["table"], escape=False)(markdown)
+
+    def inline(match: re.Match) -> str:
+        source = base / match[1]
+        if not source.exists():
+            return match[0]
+        data = base64.b64encode(source.read_bytes()).decode()
+        return f'src="data:image/png;base64,{data}"'
+
+    body = re.sub(r'src="([^"]+\.png)"', inline, body)
+    return (
+        f"<!doctype html>\n<html><head><meta charset='utf-8'>"
+        f"<title>Verification: V3 rollout, {env}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;"
+        "padding:0 1em}table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid "
+        "#ccc;padding:.3em .5em}blockquote{background:#fff3cd;padding:.5em 1em;margin:0}"
+        "img{max-width:100%}</style></head><body>\n" + body + "</body></html>\n"
+    )

@@ -1,0 +1,535 @@
+"""Stable for 48 hours: the checks shared by `prerequisites` (staging) and `full-extended`.
+
+The runbook asks the same question twice: staging "stable for 48+ hours with success
+rates >= 97% and manual review rates < 1%, no sustained errors or circuit breaker
+trips" before production starts, and production over its 48 hours of extended
+monitoring. Both gates judge, over their window:
+
+- soak: V3 (full mode) on for at least `soak` before the as-of; the phase start comes
+  from the environment's flag ledger when it records V3 or SHADOW, else from telemetry
+  (the first active coordinator.start after the last legacy-planner event);
+- the success rate (>= limit) and the manual review rate (strictly < limit) of the
+  window, with the small-sample rule and `min_decided`;
+- no red-flag hour: no 1h bucket aligned to the as-of with success below the red-flag
+  limit or manual review above it (the runbook's Phase 2 red flags), small-sample rule;
+- no sustained coordinator.error, and no coordinator.circuit_open at all.
+
+`collect` runs the queries; everything else here is pure.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from .config import Duration, GateParams, Rate, format_duration
+from .ledger import SHADOW, V3, FlagChange, phase_at, phase_started
+from .metrics import (
+    OutcomeSummary,
+    Window,
+    bucket_starts,
+    fetch_event_buckets,
+    fetch_frame,
+    fetch_max_per_hour,
+    fetch_outcomes,
+    rates_by_bucket,
+    summarize_outcomes,
+)
+from .rules import assess_circuit_opens, assess_rate, assess_sustained_errors
+from .stats import Proportion, percent
+from .verdict import Check, Status
+
+# The runbook's red flags are judged hour by hour (full-health's window).
+RED_FLAG_BUCKET = timedelta(hours=1)
+LEDGER = "flag ledger"
+TELEMETRY = "telemetry"
+
+
+class StabilityParams(GateParams):
+    """The parameters both stability gates share (params/defaults.yaml)."""
+
+    soak: Duration
+    success_rate_min: Rate
+    manual_review_rate_max: Rate
+    red_flag_success_rate_min: Rate
+    red_flag_manual_review_rate_max: Rate
+
+
+def stamp(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def hours(duration: timedelta) -> str:
+    """Hours to one decimal, rounded down: 47h58m is 47.9h, never a misleading 48.0h."""
+    return f"{math.floor(duration.total_seconds() / 360) / 10:.1f}h"
+
+
+def span(duration: timedelta) -> str:
+    """A duration in whole hours as the runbook writes them (48h, not 2d); else 10m, 90s..."""
+    whole_hours, rest = divmod(int(duration.total_seconds()), 3600)
+    return f"{whole_hours}h" if whole_hours and not rest else format_duration(duration)
+
+
+# --- phase start -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhaseStart:
+    """When V3 became active (None: not active, or not found), where that came from, and how."""
+
+    started: datetime | None
+    source: str  # LEDGER or TELEMETRY
+    how: str
+
+
+@dataclass(frozen=True)
+class ActiveStarts:
+    """What telemetry says about the coordinator's active stretch over a lookback."""
+
+    first_active_start: datetime | None = None
+    active_since: datetime | None = None  # first active start after the last legacy activity
+    last_active_start: datetime | None = None
+    last_legacy_activity: datetime | None = None
+    active_starts: int = 0
+
+
+def phase_start_from_ledger(changes: list[FlagChange], as_of: datetime, env: str):
+    """PhaseStart from the ledger, or None when it records no V3 or SHADOW change by the as-of.
+
+    Entries after the as-of are ignored, so a re-run for a post-mortem judges what was known.
+    """
+    known = [c for c in changes if c.variable in (V3, SHADOW) and c.at <= as_of]
+    if not known:
+        return None
+    phase = phase_at(changes, as_of)
+    if phase != "full":
+        last = known[-1]
+        return PhaseStart(
+            None,
+            LEDGER,
+            f"the {env} flag ledger shows phase {phase} at the as-of (last change "
+            f"{last.variable}={last.new} at {stamp(last.at)}): V3 is not active",
+        )
+    started = phase_started(changes, as_of)
+    if started is None:  # full by the flags, but no change switched to it: cannot date it
+        return PhaseStart(None, LEDGER, f"the {env} flag ledger does not say when full mode began")
+    return PhaseStart(started, LEDGER, f"full mode set at {stamp(started)} in the {env} ledger")
+
+
+def phase_start_from_telemetry(active: ActiveStarts, lookback: timedelta) -> PhaseStart:
+    searched = f"the {span(lookback)} lookback"
+    if not active.active_starts:
+        return PhaseStart(
+            None,
+            TELEMETRY,
+            f"no V3 flag in the ledger, and no coordinator.start with mode=active in {searched}",
+        )
+    if active.active_since is None:
+        return PhaseStart(
+            None,
+            TELEMETRY,
+            f"the legacy planner ran at {stamp(active.last_legacy_activity)}, after the last "
+            f"coordinator.start with mode=active ({stamp(active.last_active_start)}): V3 looks "
+            "rolled back or off",
+        )
+    if active.last_legacy_activity is None:
+        how = f"first coordinator.start with mode=active in {searched}"
+    else:
+        how = (
+            "first coordinator.start with mode=active after the last legacy-planner event "
+            f"({stamp(active.last_legacy_activity)}) in {searched}"
+        )
+    return PhaseStart(active.active_since, TELEMETRY, how)
+
+
+def resolve_phase_start(
+    changes: list[FlagChange], active: ActiveStarts, as_of: datetime, env: str, lookback
+) -> PhaseStart:
+    """The ledger when it has something to say, else telemetry."""
+    return phase_start_from_ledger(changes, as_of, env) or phase_start_from_telemetry(
+        active, lookback
+    )
+
+
+def assess_soak(phase: PhaseStart, as_of: datetime, soak: timedelta) -> Check:
+    """V3 on for `soak` before the as-of; until then INCONCLUSIVE, naming when it can pass."""
+    common = {
+        "id": "soak",
+        "rule": f"V3 active (full mode) for at least {span(soak)} before the as-of",
+        "threshold": span(soak),
+    }
+    source = f"phase start from the {phase.source}: {phase.how}"
+    if phase.started is None:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"{phase.how}; the {span(soak)} soak has not started "
+            f"(phase start from the {phase.source})",
+        )
+    on = as_of - phase.started
+    if on >= soak:
+        return Check(
+            **common,
+            observed=hours(on),
+            status=Status.PASS,
+            detail=f"V3 active since {stamp(phase.started)}, {hours(on)} before the as-of "
+            f"({source})",
+        )
+    return Check(
+        **common,
+        observed=hours(max(on, timedelta(0))),
+        status=Status.INCONCLUSIVE,
+        detail=f"V3 active since {stamp(phase.started)}, only {hours(on)} of "
+        f"{span(soak)}: can pass at {stamp(phase.started + soak)} ({source})",
+    )
+
+
+# --- rates -----------------------------------------------------------------------------------
+
+
+def with_rule(check: Check, rule: str) -> Check:
+    return check.model_copy(update={"rule": rule})
+
+
+def assess_rate_below(
+    check_id: str,
+    name: str,
+    proportion: Proportion,
+    limit: float,
+    *,
+    over: str,
+    min_decided: int,
+    red_flag_min_decided: int,
+) -> Check:
+    """A rate that must stay strictly below `limit` (the runbook's "< 1%").
+
+    rules.assess_rate judges "<= limit"; a rate exactly at the limit is not below it, so
+    with enough bookings to judge it is a FAIL (never a PASS on a small sample either).
+    """
+    check = assess_rate(
+        check_id,
+        name,
+        proportion,
+        limit,
+        at_least=False,
+        min_decided=min_decided,
+        red_flag_min_decided=red_flag_min_decided,
+    )
+    check = with_rule(check, f"{name} < {percent(limit)} over {over}")
+    if not proportion.n or proportion.rate != limit or check.status is Status.FAIL:
+        return check
+    at_limit = f"{name} {proportion.describe()} is at {percent(limit)}, not below it"
+    if proportion.n >= red_flag_min_decided:
+        return check.model_copy(update={"status": Status.FAIL, "detail": at_limit})
+    return check.model_copy(
+        update={
+            "status": Status.INCONCLUSIVE,
+            "detail": f"{at_limit}, on a small sample: {proportion.n} decided, "
+            f"a red flag needs {red_flag_min_decided}",
+        }
+    )
+
+
+@dataclass(frozen=True)
+class HourVerdict:
+    start: datetime
+    outcomes: OutcomeSummary
+    red_flags: tuple[str, ...]  # why this hour is a red flag; empty if it is not
+    uncertain: bool  # beyond a limit on a sample too small to call it
+
+
+def judge_hour(start: datetime, outcomes: OutcomeSummary, params: StabilityParams) -> HourVerdict:
+    """One hour against the runbook's red flags, each with the small-sample rule."""
+    small_sample = {
+        "min_decided": params.red_flag_min_decided,
+        "red_flag_min_decided": params.red_flag_min_decided,
+    }
+    success = assess_rate(
+        "success_rate",
+        "success",
+        outcomes.success,
+        params.red_flag_success_rate_min,
+        at_least=True,
+        **small_sample,
+    )
+    manual = assess_rate(
+        "manual_review_rate",
+        "manual review",
+        outcomes.manual_review_rate,
+        params.red_flag_manual_review_rate_max,
+        at_least=False,
+        **small_sample,
+    )
+    flags = tuple(c.detail for c in (success, manual) if c.status is Status.FAIL)
+    beyond = outcomes.decided > 0 and (
+        outcomes.success.rate < params.red_flag_success_rate_min
+        or outcomes.manual_review_rate.rate > params.red_flag_manual_review_rate_max
+    )
+    return HourVerdict(start, outcomes, flags, uncertain=beyond and not flags)
+
+
+def hour_label(start: datetime, bucket: timedelta = RED_FLAG_BUCKET) -> str:
+    start = start.astimezone(UTC)
+    return f"{start:%Y-%m-%d %H:%M}-{start + bucket:%H:%M} UTC"
+
+
+def assess_red_flag_hours(
+    verdicts: list[HourVerdict], params: StabilityParams, listed: int = 5
+) -> Check:
+    """No hour of the window may raise a red flag (success < 90%, manual review > 5%)."""
+    judged = [v for v in verdicts if v.outcomes.decided]
+    flagged = [v for v in judged if v.red_flags]
+    uncertain = sum(v.uncertain for v in judged)
+    common = {
+        "id": "red_flag_hours",
+        "rule": "no hour with success rate < "
+        f"{percent(params.red_flag_success_rate_min)} or manual review rate > "
+        f"{percent(params.red_flag_manual_review_rate_max)} over "
+        f"{span(params.window)} (small-sample rule)",
+        "observed": len(flagged),
+        "threshold": 0,
+        "sample_size": len(judged),
+    }
+    if flagged:
+        named = "; ".join(
+            f"{hour_label(v.start)}: {', '.join(v.red_flags)}" for v in flagged[:listed]
+        )
+        more = f"; and {len(flagged) - listed} more" if len(flagged) > listed else ""
+        plural = "s" if len(flagged) > 1 else ""
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{len(flagged)} red-flag hour{plural} of {len(judged)} with decided "
+            f"bookings: {named}{more}",
+        )
+    if not judged:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail="no decided bookings in any hour of the window: no hour could be judged",
+        )
+    doubt = (
+        f"; {uncertain} beyond a limit on too small a sample to call a red flag"
+        if uncertain
+        else ""
+    )
+    return Check(
+        **common,
+        status=Status.PASS,
+        detail=f"no red flag in the {len(judged)} hours with decided bookings{doubt}",
+    )
+
+
+def assess_no_circuit_opens(max_in_any_hour: int, total: int, over: str) -> Check:
+    """The runbook's "no circuit breaker trips": any coordinator.circuit_open is a FAIL."""
+    check = assess_circuit_opens(max_in_any_hour, total, limit=0)
+    return with_rule(check, f"no coordinator.circuit_open over {over} (no circuit breaker trips)")
+
+
+# --- metrics and evaluation ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StabilityMetrics:
+    """Everything the stability rules look at, for one window ending at the as-of."""
+
+    as_of: datetime
+    phase: PhaseStart
+    outcomes: OutcomeSummary
+    hours: tuple[tuple[datetime, OutcomeSummary], ...]
+    error_buckets: tuple[int, ...]
+    circuit_opens: int
+    circuit_opens_max_per_hour: int
+
+
+def evaluate(metrics: StabilityMetrics, params: StabilityParams) -> list[Check]:
+    """The stability checks, in the runbook's order; pure."""
+    over = span(params.window)
+    small_sample = {
+        "min_decided": params.min_decided,
+        "red_flag_min_decided": params.red_flag_min_decided,
+    }
+    success = assess_rate(
+        "success_rate",
+        "success rate",
+        metrics.outcomes.success,
+        params.success_rate_min,
+        at_least=True,
+        **small_sample,
+    )
+    errors = assess_sustained_errors(
+        list(metrics.error_buckets), params.sustained_error_buckets, params.error_bucket
+    )
+    return [
+        assess_soak(metrics.phase, metrics.as_of, params.soak),
+        with_rule(success, f"success rate >= {percent(params.success_rate_min)} over {over}"),
+        assess_rate_below(
+            "manual_review_rate",
+            "manual review rate",
+            metrics.outcomes.manual_review_rate,
+            params.manual_review_rate_max,
+            over=over,
+            **small_sample,
+        ),
+        assess_red_flag_hours(
+            [judge_hour(start, summary, params) for start, summary in metrics.hours], params
+        ),
+        with_rule(errors, f"{errors.rule} over {over}"),
+        assess_no_circuit_opens(
+            metrics.circuit_opens_max_per_hour, metrics.circuit_opens, over=over
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class StabilityFrames:
+    """The tables a notebook shows and saves."""
+
+    phase: pd.DataFrame
+    hourly: pd.DataFrame
+    errors: pd.DataFrame
+    errors_hourly: pd.DataFrame
+    circuit_opens_hourly: pd.DataFrame
+
+
+def lookback_of(params: StabilityParams) -> timedelta:
+    """How far back telemetry is searched for the phase start: the soak plus the window."""
+    return params.soak + params.window
+
+
+def fetch_active_starts(connection: Connection, taxonomy: dict, lookback: Window) -> ActiveStarts:
+    coordinator, legacy = taxonomy["coordinator"], taxonomy["legacy"]
+    frame = fetch_frame(
+        connection,
+        "prerequisites_active_since",
+        lookback_start=lookback.start,
+        window_end=lookback.end,
+        coordinator_source=coordinator["source"],
+        start_type=coordinator["start"],
+        active_mode=coordinator["active_mode"],
+        legacy_sources=list(legacy["sources"]),
+        legacy_started=legacy["started"],
+        inline_source=legacy["inline_source"],
+        coordinator_trigger=legacy["coordinator_trigger"],
+    )
+    row = frame.iloc[0]
+
+    def moment(value):
+        return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime().astimezone(UTC)
+
+    return ActiveStarts(
+        first_active_start=moment(row["first_active_start"]),
+        active_since=moment(row["active_since"]),
+        last_active_start=moment(row["last_active_start"]),
+        last_legacy_activity=moment(row["last_legacy_activity"]),
+        active_starts=int(row["active_starts"]),
+    )
+
+
+def phase_table(
+    phase: PhaseStart, active: ActiveStarts, as_of: datetime, params: StabilityParams
+) -> pd.DataFrame:
+    """The soak evidence, both sources side by side, as a two-column table."""
+
+    def when(moment):
+        return stamp(moment) if moment else "–"
+
+    can_pass = phase.started + params.soak if phase.started else None
+    rows = [
+        ("phase start used", when(phase.started)),
+        ("from", f"{phase.source}: {phase.how}"),
+        ("V3 active for", hours(as_of - phase.started) if phase.started else "–"),
+        ("soak needed", span(params.soak)),
+        ("can pass at", when(can_pass)),
+        (f"telemetry, {span(lookback_of(params))} lookback", ""),
+        ("first coordinator.start mode=active", when(active.first_active_start)),
+        ("last legacy-planner event", when(active.last_legacy_activity)),
+        ("first active start after it", when(active.active_since)),
+        ("last active start", when(active.last_active_start)),
+        ("active starts", str(active.active_starts)),
+    ]
+    return pd.DataFrame(rows, columns=["soak", "value"])
+
+
+def hourly_table(
+    outcomes: pd.DataFrame, window: Window, verdicts: list[HourVerdict]
+) -> pd.DataFrame:
+    """Per hour: decided bookings, both rates with 95% intervals, and any red flag."""
+    table = bracket_rates(rates_by_bucket(outcomes, window, RED_FLAG_BUCKET))
+    table["red_flag"] = ["; ".join(v.red_flags) for v in verdicts]
+    return table
+
+
+def bracket_rates(table: pd.DataFrame) -> pd.DataFrame:
+    """Each interval made to contain its rate.
+
+    stats.wilson_interval can miss k/n by one rounding step when k is 0 or n (the upper
+    bound of 13/13 is 0.9999999999999999), and plots.plot_rate then refuses a negative
+    error bar; this clips each bound to the rate.
+    """
+    table = table.copy()
+    for name in ("success", "manual_review"):
+        rate = pd.to_numeric(table[f"{name}_rate"], errors="coerce")
+        low = pd.to_numeric(table[f"{name}_low"], errors="coerce")
+        high = pd.to_numeric(table[f"{name}_high"], errors="coerce")
+        table[f"{name}_low"] = low.where(~(low > rate), rate)
+        table[f"{name}_high"] = high.where(~(high < rate), rate)
+    return table
+
+
+def collect(
+    connection: Connection,
+    taxonomy: dict,
+    window: Window,
+    params: StabilityParams,
+    changes: list[FlagChange],
+    env: str,
+) -> tuple[StabilityMetrics, StabilityFrames]:
+    """Run the queries of the stability checks; returns the metrics and the frames to show."""
+    events = taxonomy["coordinator"]["outcomes"]
+    as_of = window.end
+    lookback = Window.ending(as_of, lookback_of(params))
+    active = fetch_active_starts(connection, taxonomy, lookback)
+    phase = resolve_phase_start(changes, active, as_of, env, lookback_of(params))
+    outcomes = fetch_outcomes(connection, taxonomy, window, RED_FLAG_BUCKET, params.outcome_grace)
+    hours = tuple(
+        (start, summarize_outcomes(outcomes[outcomes["bucket_start"] == start]))
+        for start in bucket_starts(window, RED_FLAG_BUCKET)
+    )
+    errors = fetch_event_buckets(connection, taxonomy, window, params.error_bucket, events["error"])
+    max_opens, opens = fetch_max_per_hour(connection, taxonomy, window, events["circuit_open"])
+    metrics = StabilityMetrics(
+        as_of=as_of,
+        phase=phase,
+        outcomes=summarize_outcomes(outcomes),
+        hours=hours,
+        error_buckets=tuple(int(count) for count in errors["events"]),
+        circuit_opens=opens,
+        circuit_opens_max_per_hour=max_opens,
+    )
+    verdicts = [judge_hour(start, summary, params) for start, summary in hours]
+    frames = StabilityFrames(
+        phase=phase_table(phase, active, as_of, params),
+        hourly=hourly_table(outcomes, window, verdicts),
+        errors=errors,
+        errors_hourly=fetch_event_buckets(
+            connection, taxonomy, window, RED_FLAG_BUCKET, events["error"]
+        ),
+        circuit_opens_hourly=fetch_event_buckets(
+            connection, taxonomy, window, RED_FLAG_BUCKET, events["circuit_open"]
+        ),
+    )
+    return metrics, frames
+
+
+def event_counts(errors: pd.DataFrame, circuit_opens: pd.DataFrame) -> pd.DataFrame:
+    """coordinator.error and coordinator.circuit_open per bucket, side by side, for display."""
+    return pd.DataFrame(
+        {
+            "bucket_start": errors["bucket_start"],
+            "coordinator.error": errors["events"],
+            "coordinator.circuit_open": circuit_opens["events"].to_numpy(),
+        }
+    )
