@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from rollout_gates import paths
-from rollout_gates.gates import gate_ids
+from rollout_gates.gates import gate_ids, gate_module
 from rollout_gates.simulate import simulate
 
 NOTEBOOKS = sorted(paths.notebooks_dir().glob("*.ipynb"))
@@ -53,3 +53,8 @@ def test_notebooks_run_as_stored_with_nbval(make_database):
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
     assert " passed" in completed.stdout and "failed" not in completed.stdout
+
+
+def test_each_gate_module_is_named_after_its_gate():
+    for gate_id in gate_ids():
+        assert gate_module(gate_id).SPEC.id == gate_id

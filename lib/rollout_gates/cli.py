@@ -57,7 +57,8 @@ def list_gates():
 
     for gate_id in gate_ids():
         spec = gate_spec(gate_id)
-        click.echo(f"{spec.id:<15} {spec.env:<11} window {spec.window:<5} {spec.runbook_step}")
+        click.echo(f"{spec.id:<14} {spec.env:<11} {spec.runbook_step}")
+        click.echo(f"{'':<14} {'':<11} window: {spec.window}")
 
 
 @main.command("run")
@@ -234,16 +235,18 @@ def demo_command(scenarios, output_dir):
     from .demo import run_demo
 
     started = time.monotonic()
-    root, runs = run_demo(
+    root, runs, reports = run_demo(
         list(scenarios) or None, output_dir, echo=lambda m: click.echo(m, err=True)
     )
     click.echo("")
     for row in demo_table(runs):
         click.echo(row)
     click.echo(f"\ndemo finished in {time.monotonic() - started:.0f}s; evidence under {root}")
+    for report in reports:
+        click.echo(f"report: {report}")
     click.echo(
-        "open the notebooks on the simulated data: export ROLLOUT_DB_URL="
-        "$(rollout-gates db url --env production --scenario v3-rollout); jupyter lab notebooks/"
+        "notebooks by hand: `jupyter lab notebooks/` (with ROLLOUT_DB_URL unset they read the "
+        "demo's embedded databases)"
     )
     could_not_run = [run for run in runs if run.result.status is Status.ERROR]
     sys.exit(EXIT_ERROR if could_not_run else 0)

@@ -12,6 +12,7 @@ from . import admin, embedded, paths
 from .config import ENVIRONMENTS
 from .gates import gate_ids, gate_spec
 from .ledger import append_changes, ledger_path
+from .report import write_report
 from .runner import run_gate
 from .verdict import GateResult
 
@@ -48,7 +49,7 @@ def new_demo_root(parent: Path) -> Path:
 
 def run_demo(
     scenarios: list[str] | None, output_root: Path | None, echo: Callable[[str], None]
-) -> tuple[Path, list[DemoRun]]:
+) -> tuple[Path, list[DemoRun], list[Path]]:
     """Load each scenario into its own staging and production databases and run its checkpoints.
 
     A scenario without checkpoints gets `full-health` at its end. After the checkpoints,
@@ -60,7 +61,7 @@ def run_demo(
     echo("starting the embedded PostgreSQL server ...")
     server_url = admin.with_database(embedded.start()["production"], "postgres")
     end = server_clock(server_url)
-    runs = []
+    runs, reports = [], []
     for name in scenarios or DEFAULT_SCENARIOS:
         scenario = load_scenario(name)
         evidence = root / name
@@ -83,7 +84,9 @@ def run_demo(
             )
             runs.append(DemoRun(name, label, result, time.monotonic() - started))
             echo(f"    {result.status}")
-    return root, runs
+        reports += [write_report(evidence, env) for env in ENVIRONMENTS]
+        reports.append(write_report(evidence, "production", fmt="html"))
+    return root, runs, reports
 
 
 def demo_plan(scenario, end: datetime):

@@ -87,7 +87,7 @@ def timeline(
 
 def render_markdown(root: Path, env: str, report_path: Path) -> str:
     """The whole report; links are relative to where the report is written."""
-    verdicts = {gate: recorded_verdicts(root, env, gate) for gate in gate_ids()}
+    verdicts = {gate: recorded_verdicts(root, gate_env, gate) for gate, gate_env in gates_of(env)}
     verdicts = {gate: runs for gate, runs in verdicts.items() if runs}
     changes = read_ledger(ledger_path(root, env))
     staging = read_ledger(ledger_path(root, "staging"))
@@ -108,10 +108,10 @@ def render_markdown(root: Path, env: str, report_path: Path) -> str:
         )
     parts.append(
         "Written by `rollout-gates report` from the flag ledger and the recorded verdicts under "
-        f"`{link(root / env)}`. Figures are outcome-based (DESIGN.md, *Metrics*)."
+        f"`{root}`. Figures are outcome-based (DESIGN.md, *Metrics*)."
     )
     parts.append("## Timeline\n\n" + timeline_table(timeline(changes, verdicts, preparation)))
-    parts.append("## Latest verdict of every gate\n\n" + latest_table(verdicts, link))
+    parts.append("## Latest verdict of every gate\n\n" + latest_table(verdicts, env, link))
     parts.append("## Success criteria\n\n" + success_checklist(verdicts.get("success", [])))
     figures = latest_figures(verdicts.get("full-extended", []))
     if figures:
@@ -121,6 +121,15 @@ def render_markdown(root: Path, env: str, report_path: Path) -> str:
         )
     parts.append("## History of every gate\n\n" + history_tables(verdicts, link))
     return "\n\n".join(parts) + "\n"
+
+
+def gates_of(env: str) -> list[tuple[str, str]]:
+    """(gate, env it runs on): production's report also shows staging's prerequisites."""
+    return [
+        (gate, gate_spec(gate).env)
+        for gate in gate_ids()
+        if gate_spec(gate).env == env or env == "production"
+    ]
 
 
 def timeline_table(rows: list[PhaseRow]) -> str:
@@ -134,13 +143,13 @@ def timeline_table(rows: list[PhaseRow]) -> str:
     return "\n".join(lines)
 
 
-def latest_table(verdicts: dict[str, list[GateResult]], link) -> str:
+def latest_table(verdicts: dict[str, list[GateResult]], env: str, link) -> str:
     lines = [
         "| gate | runbook step | status | as of (UTC) | success rate | manual review | "
         "errors | circuit opens | evidence |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for gate in gate_ids():
+    for gate, _ in gates_of(env):
         runs = verdicts.get(gate)
         if not runs:
             lines.append(f"| {gate} | {gate_spec(gate).runbook_step} | not run | | | | | | |")
@@ -233,7 +242,9 @@ def duration(span: timedelta | None) -> str:
 
 def write_report(root: Path, env: str, output: Path | None = None, fmt: str = "md") -> Path:
     """Write verification.md (or .html, self-contained) and return its path."""
+    root = root.resolve()  # links are relative to real folders, not through `latest`
     path = output or root / env / ("verification.md" if fmt == "md" else "verification.html")
+    path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     markdown = render_markdown(root, env, path)
     text = markdown if fmt == "md" else to_html(markdown, path.parent, env)

@@ -1,14 +1,14 @@
-"""The gate registry: one module a gate, found by discovery, listed in runbook order.
+"""The gate registry: one module a gate, named after its id, listed in runbook order.
 
 A gate module defines SPEC (a GateSpec), its parameter model, pure `evaluate`
-functions and `actions(status, env)`: the advice its verdict carries.
+functions and `actions(status, env)`: the advice its verdict carries. Only the
+module of the gate being run is imported, which keeps a run's start-up short.
 """
 
 import difflib
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from functools import cache
 from types import ModuleType
 
 from ..config import GateParams
@@ -37,32 +37,27 @@ class GateSpec:
     params_model: type[GateParams]
 
 
-@cache
-def _registry() -> dict[str, ModuleType]:
-    modules = [
-        importlib.import_module(f"{__name__}.{info.name}")
+def gate_ids() -> list[str]:
+    """Every gate with a module here (gate `full-health` lives in `full_health.py`)."""
+    found = {
+        info.name.replace("_", "-")
         for info in pkgutil.iter_modules(__path__)
         if not info.name.startswith("_")
-    ]
+    }
     order = {gate_id: position for position, gate_id in enumerate(RUNBOOK_ORDER)}
-    modules.sort(key=lambda m: (order.get(m.SPEC.id, len(order)), m.SPEC.id))
-    return {module.SPEC.id: module for module in modules}
-
-
-def gate_ids() -> list[str]:
-    return list(_registry())
+    return sorted(found, key=lambda gate_id: (order.get(gate_id, len(order)), gate_id))
 
 
 def gate_module(gate_id: str) -> ModuleType:
-    registry = _registry()
-    if gate_id not in registry:
-        close = difflib.get_close_matches(gate_id, list(registry), n=1)
+    known = gate_ids()
+    if gate_id not in known:
+        close = difflib.get_close_matches(gate_id, known, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         raise UsageError(
-            f"unknown gate {gate_id!r}{hint} (known: {', '.join(registry)}; "
+            f"unknown gate {gate_id!r}{hint} (known: {', '.join(known)}; "
             "`rollout-gates gates` lists them)"
         )
-    return registry[gate_id]
+    return importlib.import_module(f"{__name__}.{gate_id.replace('-', '_')}")
 
 
 def gate_spec(gate_id: str) -> GateSpec:
