@@ -88,9 +88,10 @@ def write_scenario(tmp_path, text: str, name: str = "custom"):
 # --- scenario files ----------------------------------------------------------------------
 
 
-def test_the_nineteen_scenarios_are_listed():
+def test_the_twenty_scenarios_are_listed():
     assert simulate.list_scenarios() == [
         "circuit-storm",
+        "flags-disagree",
         "healthy",
         "invalid-transitions",
         "isolated-error",
@@ -974,3 +975,17 @@ def test_rollback_stragglers_reach_the_coordinator_only_in_the_straggler_window(
         rollback=rollback,
     )
     assert legacy_in_full == (0,)
+
+
+def test_a_late_ledger_entry_moves_only_the_ledger():
+    scenario = simulate.load_scenario("flags-disagree")
+    end = datetime(2026, 11, 29, tzinfo=UTC)
+    switched_on = [
+        change.at
+        for change in simulate.flag_changes(scenario, "production", end)
+        if change.variable == V3 and change.new == "true"
+    ]
+    assert switched_on == [end - timedelta(hours=48)], "the ledger records the switch 2h late"
+    rows = simulate.generate_events(scenario, "production", end)
+    first_start = min(row[1] for row in rows if row[3] == "coordinator.start")
+    assert end - timedelta(hours=50) <= first_start < end - timedelta(hours=49, minutes=58)

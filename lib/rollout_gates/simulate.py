@@ -152,13 +152,16 @@ class TimelineEntry(_Model):
     """A phase that starts `start` before `end` and runs until the next one starts.
 
     A rollback may leave `straggler_share` of the bookings of its first `stragglers`
-    to the coordinator (processes still running the old deploy).
+    to the coordinator (processes still running the old deploy). `ledger_at`, when
+    given, is when the flag ledger records the switch (a change recorded late), so
+    that flags and telemetry disagree.
     """
 
     phase: Phase
     start: Offset
     stragglers: Offset = timedelta(0)
     straggler_share: Share = 0.0
+    ledger_at: Offset | None = None
 
     @model_validator(mode="after")
     def _stragglers_in_a_rollback(self) -> TimelineEntry:
@@ -646,7 +649,8 @@ def flag_changes(scenario: Scenario, env: str, end: datetime) -> list[ledger.Fla
     for entry in section.timeline:
         for variable, values in variables.items():
             if entry.phase in values:
-                steps.append((entry.start, variable, str(values[entry.phase])))
+                recorded = entry.start if entry.ledger_at is None else entry.ledger_at
+                steps.append((recorded, variable, str(values[entry.phase])))
     steps += [(entry.at, ledger.MAX_PARALLEL, str(entry.value)) for entry in section.max_parallel]
     steps.sort(key=lambda step: -step[0])  # stable: phase commands before max_parallel entries
     current: dict[str, str] = {}
