@@ -17,7 +17,6 @@ from rollout_gates.checklist import (
     assess_change_spacing,
     assess_max_parallel,
     assess_no_circuit_opens,
-    assess_rate_below,
     assess_recorded_verdict,
     assess_red_flag_hours,
     assess_soak,
@@ -372,35 +371,6 @@ def test_scale_success_below_97_percent_fails():
 
 
 # --- rates ------------------------------------------------------------------------------------
-
-
-def manual(k, n, **rules):
-    rules = {"min_decided": 50, "red_flag_min_decided": 10} | rules
-    return assess_rate_below(
-        "manual_review_rate", "manual review rate", Proportion(k, n), 0.01, **rules
-    )
-
-
-def test_manual_review_exactly_at_one_percent_is_not_below_it():
-    # 2/200 = 1%: "< 1%" is not met.
-    check = manual(2, 200)
-    assert check.status is Status.FAIL
-    assert check.rule == "manual review rate < 1%"
-
-
-def test_manual_review_just_below_one_percent_passes():
-    # 2/201 = 0.995% < 1%.
-    assert manual(2, 201).status is Status.PASS
-
-
-def test_manual_review_at_limit_on_a_small_sample_is_inconclusive():
-    # 1/100 with red_flag_min_decided raised to 200: at the limit, but too few to call it.
-    assert manual(1, 100, red_flag_min_decided=200).status is Status.INCONCLUSIVE
-
-
-def test_manual_review_above_limit_fails():
-    # 5/200 = 2.5% > 1%.
-    assert manual(5, 200).status is Status.FAIL
 
 
 def test_one_red_flag_hour_fails_the_sustained_success():

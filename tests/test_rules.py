@@ -157,3 +157,38 @@ def test_strict_limit_fails_at_the_limit_itself():
     )
     assert check.status is Status.FAIL
     assert check.rule == "manual review rate < 1%"
+
+
+def strict_manual(k, n, **rules):
+    rules = {"min_decided": 50, "red_flag_min_decided": 10} | rules
+    return assess_rate(
+        "manual_review_rate",
+        "manual review rate",
+        Proportion(k, n),
+        0.01,
+        at_least=False,
+        strict=True,
+        **rules,
+    )
+
+
+def test_manual_review_exactly_at_one_percent_is_not_below_it():
+    # 2/200 = 1%: "< 1%" is not met.
+    check = strict_manual(2, 200)
+    assert check.status is Status.FAIL
+    assert check.rule == "manual review rate < 1%"
+
+
+def test_manual_review_just_below_one_percent_passes():
+    # 2/201 = 0.995% < 1%.
+    assert strict_manual(2, 201).status is Status.PASS
+
+
+def test_manual_review_at_limit_on_a_small_sample_is_inconclusive():
+    # 1/100 with red_flag_min_decided raised to 200: at the limit, but too few to call it.
+    assert strict_manual(1, 100, red_flag_min_decided=200).status is Status.INCONCLUSIVE
+
+
+def test_strict_limit_fails_above_the_limit():
+    # 5/200 = 2.5% > 1%.
+    assert strict_manual(5, 200).status is Status.FAIL

@@ -11,7 +11,6 @@
   success rate, and "no circuit breaker trip at all".
 """
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -472,50 +471,6 @@ def raise_commands(current: int, cap: int, env: str, monitor: timedelta) -> list
 
 
 # --- rates ------------------------------------------------------------------------------------
-
-
-def assess_rate_below(
-    check_id: str,
-    name: str,
-    proportion: Proportion,
-    limit: float,
-    *,
-    min_decided: int,
-    red_flag_min_decided: int,
-) -> Check:
-    """A rate strictly below `limit` ("manual review rate < 1%"): exactly at it is not below.
-
-    rules.assess_rate judges "<= limit"; the point estimate exactly at the limit turns
-    its PASS into a FAIL (INCONCLUSIVE with fewer than `red_flag_min_decided` bookings).
-    """
-    check = assess_rate(
-        check_id,
-        name,
-        proportion,
-        limit,
-        at_least=False,
-        min_decided=min_decided,
-        red_flag_min_decided=red_flag_min_decided,
-    )
-    check = check.model_copy(update={"rule": f"{name} < {percent(limit)}"})
-    at_limit = proportion.n and math.isclose(proportion.rate, limit, rel_tol=0, abs_tol=1e-12)
-    if not at_limit or check.status is Status.FAIL:
-        return check
-    observed = proportion.describe()
-    if proportion.n >= red_flag_min_decided:
-        return check.model_copy(
-            update={
-                "status": Status.FAIL,
-                "detail": f"{name} {observed} is not below {percent(limit)}",
-            }
-        )
-    return check.model_copy(
-        update={
-            "status": Status.INCONCLUSIVE,
-            "detail": f"{name} {observed} is not below {percent(limit)} on a small sample: "
-            f"{proportion.n} decided, a red flag needs {red_flag_min_decided}",
-        }
-    )
 
 
 def assess_red_flag_hours(

@@ -54,7 +54,10 @@ def assess_rate(
     low, high = proportion.interval
     nearest_bound = high if at_least else low
     observed = proportion.describe()
-    side = "below" if at_least else "above"
+    if strict:  # at the limit is a breach too, so "above" would misstate it
+        side = "not above" if at_least else "not below"
+    else:
+        side = "below" if at_least else "above"
     if proportion.n >= red_flag_min_decided and beyond(proportion.rate):
         return Check(
             **common, status=Status.FAIL, detail=f"{name} {observed} is {side} {percent(limit)}"

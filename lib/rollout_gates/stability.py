@@ -38,7 +38,7 @@ from .metrics import (
     summarize_outcomes,
 )
 from .rules import assess_circuit_opens, assess_rate, assess_sustained_errors
-from .stats import Proportion, percent
+from .stats import percent
 from .verdict import Check, Status
 
 # The runbook's red flags are judged hour by hour (full-health's window).
@@ -193,45 +193,6 @@ def with_rule(check: Check, rule: str) -> Check:
     return check.model_copy(update={"rule": rule})
 
 
-def assess_rate_below(
-    check_id: str,
-    name: str,
-    proportion: Proportion,
-    limit: float,
-    *,
-    over: str,
-    min_decided: int,
-    red_flag_min_decided: int,
-) -> Check:
-    """A rate that must stay strictly below `limit` (the runbook's "< 1%").
-
-    rules.assess_rate judges "<= limit"; a rate exactly at the limit is not below it, so
-    with enough bookings to judge it is a FAIL (never a PASS on a small sample either).
-    """
-    check = assess_rate(
-        check_id,
-        name,
-        proportion,
-        limit,
-        at_least=False,
-        min_decided=min_decided,
-        red_flag_min_decided=red_flag_min_decided,
-    )
-    check = with_rule(check, f"{name} < {percent(limit)} over {over}")
-    if not proportion.n or proportion.rate != limit or check.status is Status.FAIL:
-        return check
-    at_limit = f"{name} {proportion.describe()} is at {percent(limit)}, not below it"
-    if proportion.n >= red_flag_min_decided:
-        return check.model_copy(update={"status": Status.FAIL, "detail": at_limit})
-    return check.model_copy(
-        update={
-            "status": Status.INCONCLUSIVE,
-            "detail": f"{at_limit}, on a small sample: {proportion.n} decided, "
-            f"a red flag needs {red_flag_min_decided}",
-        }
-    )
-
-
 @dataclass(frozen=True)
 class HourVerdict:
     start: datetime
@@ -359,20 +320,22 @@ def evaluate(metrics: StabilityMetrics, params: StabilityParams) -> list[Check]:
         at_least=True,
         **small_sample,
     )
+    manual = assess_rate(
+        "manual_review_rate",
+        "manual review rate",
+        metrics.outcomes.manual_review_rate,
+        params.manual_review_rate_max,
+        at_least=False,
+        strict=True,
+        **small_sample,
+    )
     errors = assess_sustained_errors(
         list(metrics.error_buckets), params.sustained_error_buckets, params.error_bucket
     )
     return [
         assess_soak(metrics.phase, metrics.as_of, params.soak),
         with_rule(success, f"success rate >= {percent(params.success_rate_min)} over {over}"),
-        assess_rate_below(
-            "manual_review_rate",
-            "manual review rate",
-            metrics.outcomes.manual_review_rate,
-            params.manual_review_rate_max,
-            over=over,
-            **small_sample,
-        ),
+        with_rule(manual, f"{manual.rule} over {over}"),
         assess_red_flag_hours(
             [judge_hour(start, summary, params) for start, summary in metrics.hours], params
         ),

@@ -28,7 +28,6 @@ from sqlalchemy.engine import Connection
 from ..checklist import (
     PhaseStart,
     assess_no_circuit_opens,
-    assess_rate_below,
     assess_red_flag_hours,
     assess_soak,
     full_mode_start,
@@ -188,11 +187,13 @@ def evaluate(
             red_flag_min_decided=params.red_flag_min_decided,
             bucket=params.trend_bucket,
         ),
-        assess_rate_below(
+        assess_rate(
             "manual_review_rate",
             "manual review rate",
             metrics.outcomes.manual_review_rate,
             params.manual_review_rate_max,
+            at_least=False,
+            strict=True,
             **small_sample,
         ),
         assess_sustained_errors(
