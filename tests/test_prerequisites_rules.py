@@ -22,10 +22,8 @@ from rollout_gates.stability import (
     ActiveStarts,
     PhaseStart,
     StabilityMetrics,
-    assess_red_flag_hours,
     assess_soak,
     evaluate,
-    judge_hour,
     resolve_phase_start,
 )
 from rollout_gates.verdict import Status, gate_status
@@ -164,9 +162,9 @@ def test_manual_review_at_limit_on_a_small_sample_never_passes(params):
 
 
 def red_flags(params, *summaries):
-    return assess_red_flag_hours(
-        [judge_hour(start, s, params) for start, s in hours_of(*summaries)], params
-    )
+    check = evaluate(metrics(hours=hours_of(*summaries)), params)[3]
+    assert check.id == "red_flag_hours"
+    return check
 
 
 def test_dip_hour_below_90_percent_is_a_red_flag_and_named(params):
