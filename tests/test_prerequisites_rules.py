@@ -446,31 +446,3 @@ def test_runbook_suite_is_a_labelled_reconstruction_over_a_bound_window(query):
     assert "created_at >= :window_start" in body and "created_at < :window_end" in body
     assert "now()" not in body
     assert query.caveat
-
-
-def test_intervals_always_contain_their_rate_for_plotting():
-    # wilson_interval(13, 13) has an upper bound one rounding step below 1.0, and (0, 3) a
-    # lower bound just above 0: the error bars would be negative.
-    from rollout_gates.stability import bracket_rates
-    from rollout_gates.stats import wilson_interval
-
-    rows = []
-    for k, n in ((13, 13), (0, 3), (0, 0)):
-        low, high = wilson_interval(k, n) or (None, None)
-        rate = k / n if n else None
-        rows.append(
-            {
-                "success_rate": rate,
-                "success_low": low,
-                "success_high": high,
-                "manual_review_rate": rate,
-                "manual_review_low": low,
-                "manual_review_high": high,
-            }
-        )
-    table = bracket_rates(pd.DataFrame(rows))
-    for name in ("success", "manual_review"):
-        known = table.dropna(subset=[f"{name}_rate"])
-        assert (known[f"{name}_low"] <= known[f"{name}_rate"]).all()
-        assert (known[f"{name}_high"] >= known[f"{name}_rate"]).all()
-    assert table["success_rate"].isna().tolist() == [False, False, True]

@@ -157,22 +157,6 @@ def ledger_table(changes: list[FlagChange], as_of: datetime) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["at", "variable", "old", "new", "by", "used"])
 
 
-def plottable_rates(rates: pd.DataFrame) -> pd.DataFrame:
-    """Rates per bucket with each interval widened to contain its point estimate.
-
-    stats.wilson_interval can return an upper bound one ulp below 1.0 for k = n (and a
-    lower bound one ulp above 0 for k = 0); plots.plot_rate then fails on a negative error
-    bar. Clipping here keeps the figures drawable (a workaround; the fix belongs in stats).
-    """
-    rates = rates.copy()
-    for name in ("success", "manual_review"):
-        rate, low, high = (f"{name}_rate", f"{name}_low", f"{name}_high")
-        if rate in rates:
-            rates[low] = rates[[low, rate]].min(axis=1, skipna=False)
-            rates[high] = rates[[high, rate]].max(axis=1, skipna=False)
-    return rates
-
-
 # --- full mode's start and soak time ----------------------------------------------------------
 
 

@@ -350,25 +350,8 @@ def hourly_table(
     outcomes: pd.DataFrame, window: Window, verdicts: list[BucketVerdict]
 ) -> pd.DataFrame:
     """Per hour: decided bookings, both rates with 95% intervals, and any red flag."""
-    table = bracket_rates(rates_by_bucket(outcomes, window, RED_FLAG_BUCKET))
+    table = rates_by_bucket(outcomes, window, RED_FLAG_BUCKET)
     table["red_flag"] = ["; ".join(v.red_flags) for v in verdicts]
-    return table
-
-
-def bracket_rates(table: pd.DataFrame) -> pd.DataFrame:
-    """Each interval made to contain its rate.
-
-    stats.wilson_interval can miss k/n by one rounding step when k is 0 or n (the upper
-    bound of 13/13 is 0.9999999999999999), and plots.plot_rate then refuses a negative
-    error bar; this clips each bound to the rate.
-    """
-    table = table.copy()
-    for name in ("success", "manual_review"):
-        rate = pd.to_numeric(table[f"{name}_rate"], errors="coerce")
-        low = pd.to_numeric(table[f"{name}_low"], errors="coerce")
-        high = pd.to_numeric(table[f"{name}_high"], errors="coerce")
-        table[f"{name}_low"] = low.where(~(low > rate), rate)
-        table[f"{name}_high"] = high.where(~(high < rate), rate)
     return table
 
 
