@@ -16,10 +16,7 @@ from rollout_gates.checklist import (
     PhaseStart,
     assess_change_spacing,
     assess_max_parallel,
-    assess_no_circuit_opens,
-    assess_rate_below,
     assess_recorded_verdict,
-    assess_red_flag_hours,
     assess_soak,
     checklist_markdown,
     current_max_parallel,
@@ -372,70 +369,6 @@ def test_scale_success_below_97_percent_fails():
 
 
 # --- rates ------------------------------------------------------------------------------------
-
-
-def manual(k, n, **rules):
-    rules = {"min_decided": 50, "red_flag_min_decided": 10} | rules
-    return assess_rate_below(
-        "manual_review_rate", "manual review rate", Proportion(k, n), 0.01, **rules
-    )
-
-
-def test_manual_review_exactly_at_one_percent_is_not_below_it():
-    # 2/200 = 1%: "< 1%" is not met.
-    check = manual(2, 200)
-    assert check.status is Status.FAIL
-    assert check.rule == "manual review rate < 1%"
-
-
-def test_manual_review_just_below_one_percent_passes():
-    # 2/201 = 0.995% < 1%.
-    assert manual(2, 201).status is Status.PASS
-
-
-def test_manual_review_at_limit_on_a_small_sample_is_inconclusive():
-    # 1/100 with red_flag_min_decided raised to 200: at the limit, but too few to call it.
-    assert manual(1, 100, red_flag_min_decided=200).status is Status.INCONCLUSIVE
-
-
-def test_manual_review_above_limit_fails():
-    # 5/200 = 2.5% > 1%.
-    assert manual(5, 200).status is Status.FAIL
-
-
-def test_one_red_flag_hour_fails_the_sustained_success():
-    # Hour 2: 34/40 = 85% < 90% with 40 >= 10 decided. Hours 1 and 3: 40/40.
-    hours_seen = [
-        (ago(3), Proportion(40, 40)),
-        (ago(2), Proportion(34, 40)),
-        (ago(1), Proportion(40, 40)),
-    ]
-    check = assess_red_flag_hours(hours_seen, 0.90, red_flag_min_decided=10, bucket=H)
-    assert check.status is Status.FAIL
-    assert check.observed == 1 and check.sample_size == 3
-    assert "85.0% (34/40" in check.detail
-
-
-def test_small_hour_below_the_line_is_not_a_red_flag_unless_provably():
-    # 4/5 = 80%: Wilson upper 0.964 >= 90%, not provably below; 3/5: upper 0.882 < 90%.
-    judge = {"red_flag_min_decided": 10, "bucket": H}
-    assert assess_red_flag_hours([(ago(1), Proportion(4, 5))], 0.9, **judge).status is Status.PASS
-    assert assess_red_flag_hours([(ago(1), Proportion(3, 5))], 0.9, **judge).status is Status.FAIL
-
-
-def test_no_decided_hour_is_inconclusive():
-    check = assess_red_flag_hours(
-        [(ago(2), Proportion(0, 0)), (ago(1), Proportion(0, 0))],
-        0.9,
-        red_flag_min_decided=10,
-        bucket=H,
-    )
-    assert check.status is Status.INCONCLUSIVE
-
-
-def test_any_circuit_open_is_a_breaker_trip():
-    assert assess_no_circuit_opens(1, 1).status is Status.FAIL
-    assert assess_no_circuit_opens(0, 0).status is Status.PASS
 
 
 # --- the state machine ------------------------------------------------------------------------

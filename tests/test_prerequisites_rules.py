@@ -22,14 +22,10 @@ from rollout_gates.stability import (
     ActiveStarts,
     PhaseStart,
     StabilityMetrics,
-    assess_rate_below,
-    assess_red_flag_hours,
     assess_soak,
     evaluate,
-    judge_hour,
     resolve_phase_start,
 )
-from rollout_gates.stats import Proportion
 from rollout_gates.verdict import Status, gate_status
 
 AS_OF = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -131,47 +127,34 @@ def test_success_exactly_97_percent_passes(params):
 # --- manual review: strictly below 1% --------------------------------------------------------
 
 
-def manual_review(k, n):
-    return assess_rate_below(
-        "manual_review_rate",
-        "manual review rate",
-        Proportion(k, n),
-        0.01,
-        over="48h",
-        min_decided=50,
-        red_flag_min_decided=10,
-    )
+def manual_review(params, k, n, **overrides):
+    outcomes = OutcomeSummary(confirmed=n - k, manual_review=k)
+    check = evaluate(metrics(outcomes=outcomes), params.model_copy(update=overrides))[2]
+    assert check.id == "manual_review_rate"
+    return check
 
 
-def test_manual_review_exactly_at_one_percent_fails():
+def test_manual_review_exactly_at_one_percent_fails(params):
     # The runbook says "< 1%": 5/500 is 1% exactly, not below it.
-    check = manual_review(5, 500)
+    check = manual_review(params, 5, 500)
     assert check.status is Status.FAIL
     assert check.rule == "manual review rate < 1% over 48h"
     assert "not below" in check.detail
 
 
-def test_manual_review_just_below_one_percent_passes():
+def test_manual_review_just_below_one_percent_passes(params):
     # 4/500 = 0.8% < 1%.
-    assert manual_review(4, 500).status is Status.PASS
+    assert manual_review(params, 4, 500).status is Status.PASS
 
 
-def test_manual_review_above_one_percent_fails():
+def test_manual_review_above_one_percent_fails(params):
     # 6/500 = 1.2% > 1%.
-    assert manual_review(6, 500).status is Status.FAIL
+    assert manual_review(params, 6, 500).status is Status.FAIL
 
 
-def test_manual_review_at_limit_on_a_small_sample_never_passes():
+def test_manual_review_at_limit_on_a_small_sample_never_passes(params):
     # 1/100 = 1% with red_flag_min_decided raised to 200: cannot fail yet, cannot pass either.
-    check = assess_rate_below(
-        "manual_review_rate",
-        "manual review rate",
-        Proportion(1, 100),
-        0.01,
-        over="48h",
-        min_decided=50,
-        red_flag_min_decided=200,
-    )
+    check = manual_review(params, 1, 100, red_flag_min_decided=200)
     assert check.status is Status.INCONCLUSIVE
 
 
@@ -179,9 +162,9 @@ def test_manual_review_at_limit_on_a_small_sample_never_passes():
 
 
 def red_flags(params, *summaries):
-    return assess_red_flag_hours(
-        [judge_hour(start, s, params) for start, s in hours_of(*summaries)], params
-    )
+    check = evaluate(metrics(hours=hours_of(*summaries)), params)[3]
+    assert check.id == "red_flag_hours"
+    return check
 
 
 def test_dip_hour_below_90_percent_is_a_red_flag_and_named(params):
@@ -463,31 +446,3 @@ def test_runbook_suite_is_a_labelled_reconstruction_over_a_bound_window(query):
     assert "created_at >= :window_start" in body and "created_at < :window_end" in body
     assert "now()" not in body
     assert query.caveat
-
-
-def test_intervals_always_contain_their_rate_for_plotting():
-    # wilson_interval(13, 13) has an upper bound one rounding step below 1.0, and (0, 3) a
-    # lower bound just above 0: the error bars would be negative.
-    from rollout_gates.stability import bracket_rates
-    from rollout_gates.stats import wilson_interval
-
-    rows = []
-    for k, n in ((13, 13), (0, 3), (0, 0)):
-        low, high = wilson_interval(k, n) or (None, None)
-        rate = k / n if n else None
-        rows.append(
-            {
-                "success_rate": rate,
-                "success_low": low,
-                "success_high": high,
-                "manual_review_rate": rate,
-                "manual_review_low": low,
-                "manual_review_high": high,
-            }
-        )
-    table = bracket_rates(pd.DataFrame(rows))
-    for name in ("success", "manual_review"):
-        known = table.dropna(subset=[f"{name}_rate"])
-        assert (known[f"{name}_low"] <= known[f"{name}_rate"]).all()
-        assert (known[f"{name}_high"] >= known[f"{name}_rate"]).all()
-    assert table["success_rate"].isna().tolist() == [False, False, True]

@@ -4,17 +4,20 @@ Expected statuses are worked out by hand from DESIGN.md's rules; Wilson bounds
 used below are computed in the comments with z = 1.96.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from rollout_gates.metrics import Traffic
 from rollout_gates.rules import (
     assess_circuit_opens,
+    assess_no_circuit_opens,
     assess_rate,
+    assess_red_flag_buckets,
     assess_sustained_errors,
     assess_telemetry_coverage,
     assess_v3_traffic,
+    judge_bucket,
 )
 from rollout_gates.stats import Proportion
 from rollout_gates.verdict import Status
@@ -157,3 +160,84 @@ def test_strict_limit_fails_at_the_limit_itself():
     )
     assert check.status is Status.FAIL
     assert check.rule == "manual review rate < 1%"
+
+
+def strict_manual(k, n, **rules):
+    rules = {"min_decided": 50, "red_flag_min_decided": 10} | rules
+    return assess_rate(
+        "manual_review_rate",
+        "manual review rate",
+        Proportion(k, n),
+        0.01,
+        at_least=False,
+        strict=True,
+        **rules,
+    )
+
+
+def test_manual_review_exactly_at_one_percent_is_not_below_it():
+    # 2/200 = 1%: "< 1%" is not met.
+    check = strict_manual(2, 200)
+    assert check.status is Status.FAIL
+    assert check.rule == "manual review rate < 1%"
+
+
+def test_manual_review_just_below_one_percent_passes():
+    # 2/201 = 0.995% < 1%.
+    assert strict_manual(2, 201).status is Status.PASS
+
+
+def test_manual_review_at_limit_on_a_small_sample_is_inconclusive():
+    # 1/100 with red_flag_min_decided raised to 200: at the limit, but too few to call it.
+    assert strict_manual(1, 100, red_flag_min_decided=200).status is Status.INCONCLUSIVE
+
+
+def test_strict_limit_fails_above_the_limit():
+    # 5/200 = 2.5% > 1%.
+    assert strict_manual(5, 200).status is Status.FAIL
+
+
+# --- red-flag buckets and circuit breaker trips ------------------------------------------------
+
+H = timedelta(hours=1)
+NOON = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def success_buckets(*proportions):
+    """A success-rate red flag (< 90%, 10 decided to call it) for hourly buckets ending at noon."""
+    count = len(proportions)
+    verdicts = [
+        judge_bucket(NOON - (count - i) * H, [("success rate", p, 0.90, True)], 10)
+        for i, p in enumerate(proportions)
+    ]
+    return assess_red_flag_buckets("success_sustained", "no red-flag hour", verdicts, H)
+
+
+def test_one_red_flag_hour_fails():
+    # Hour 2: 34/40 = 85% < 90% with 40 >= 10 decided. Hours 1 and 3: 40/40.
+    check = success_buckets(Proportion(40, 40), Proportion(34, 40), Proportion(40, 40))
+    assert check.status is Status.FAIL
+    assert check.observed == 1 and check.sample_size == 3
+    assert "2026-11-29 10:00-11:00 UTC" in check.detail
+    assert "85.0% (34/40" in check.detail
+
+
+def test_small_hour_below_the_line_is_not_a_red_flag_unless_provably():
+    # 4/5 = 80%: Wilson upper 0.964 >= 90%, not provably below; 3/5: upper 0.882 < 90%.
+    check = success_buckets(Proportion(4, 5))
+    assert check.status is Status.PASS
+    assert "1 beyond a limit on too small a sample" in check.detail
+    assert success_buckets(Proportion(3, 5)).status is Status.FAIL
+
+
+def test_hour_without_decided_bookings_judges_nothing():
+    assert success_buckets(Proportion(0, 0), Proportion(0, 0)).status is Status.INCONCLUSIVE
+    check = success_buckets(Proportion(0, 0), Proportion(40, 40))
+    assert check.status is Status.PASS and check.sample_size == 1
+
+
+def test_any_circuit_open_is_a_breaker_trip():
+    check = assess_no_circuit_opens(1, 1)
+    assert check.status is Status.FAIL
+    assert check.rule == "no coordinator.circuit_open in the window (no circuit breaker trips)"
+    assert assess_no_circuit_opens(0, 0).status is Status.PASS

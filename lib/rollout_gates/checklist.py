@@ -7,11 +7,8 @@
   planner activity of a lookback); the soak check says which source it used.
 - MAX_PARALLEL: the current value (a parameter, else the ledger), the cap, the time
   since its last change, and the runbook's commands to raise it by one.
-- Rates: a strict "below" limit (manual review < 1%), hours below the red-flag
-  success rate, and "no circuit breaker trip at all".
 """
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -22,8 +19,6 @@ from .config import format_duration
 from .flags import load_flag_matrix
 from .ledger import FlagChange
 from .metrics import Window
-from .rules import assess_rate
-from .stats import Proportion, percent
 from .verdict import Check, GateResult, Status, worst
 
 # The application parses MAX_PARALLEL as an integer 1-50 and clamps it to 1-20
@@ -160,22 +155,6 @@ def ledger_table(changes: list[FlagChange], as_of: datetime) -> pd.DataFrame:
         for change in changes
     ]
     return pd.DataFrame(rows, columns=["at", "variable", "old", "new", "by", "used"])
-
-
-def plottable_rates(rates: pd.DataFrame) -> pd.DataFrame:
-    """Rates per bucket with each interval widened to contain its point estimate.
-
-    stats.wilson_interval can return an upper bound one ulp below 1.0 for k = n (and a
-    lower bound one ulp above 0 for k = 0); plots.plot_rate then fails on a negative error
-    bar. Clipping here keeps the figures drawable (a workaround; the fix belongs in stats).
-    """
-    rates = rates.copy()
-    for name in ("success", "manual_review"):
-        rate, low, high = (f"{name}_rate", f"{name}_low", f"{name}_high")
-        if rate in rates:
-            rates[low] = rates[[low, rate]].min(axis=1, skipna=False)
-            rates[high] = rates[[high, rate]].max(axis=1, skipna=False)
-    return rates
 
 
 # --- full mode's start and soak time ----------------------------------------------------------
@@ -472,129 +451,3 @@ def raise_commands(current: int, cap: int, env: str, monitor: timedelta) -> list
 
 
 # --- rates ------------------------------------------------------------------------------------
-
-
-def assess_rate_below(
-    check_id: str,
-    name: str,
-    proportion: Proportion,
-    limit: float,
-    *,
-    min_decided: int,
-    red_flag_min_decided: int,
-) -> Check:
-    """A rate strictly below `limit` ("manual review rate < 1%"): exactly at it is not below.
-
-    rules.assess_rate judges "<= limit"; the point estimate exactly at the limit turns
-    its PASS into a FAIL (INCONCLUSIVE with fewer than `red_flag_min_decided` bookings).
-    """
-    check = assess_rate(
-        check_id,
-        name,
-        proportion,
-        limit,
-        at_least=False,
-        min_decided=min_decided,
-        red_flag_min_decided=red_flag_min_decided,
-    )
-    check = check.model_copy(update={"rule": f"{name} < {percent(limit)}"})
-    at_limit = proportion.n and math.isclose(proportion.rate, limit, rel_tol=0, abs_tol=1e-12)
-    if not at_limit or check.status is Status.FAIL:
-        return check
-    observed = proportion.describe()
-    if proportion.n >= red_flag_min_decided:
-        return check.model_copy(
-            update={
-                "status": Status.FAIL,
-                "detail": f"{name} {observed} is not below {percent(limit)}",
-            }
-        )
-    return check.model_copy(
-        update={
-            "status": Status.INCONCLUSIVE,
-            "detail": f"{name} {observed} is not below {percent(limit)} on a small sample: "
-            f"{proportion.n} decided, a red flag needs {red_flag_min_decided}",
-        }
-    )
-
-
-def assess_red_flag_hours(
-    hours_seen: list[tuple[datetime, Proportion]],
-    limit: float,
-    *,
-    red_flag_min_decided: int,
-    bucket: timedelta,
-) -> Check:
-    """Success "sustained": no bucket of the window is a success-rate red flag.
-
-    Each bucket with decided bookings is judged by the small-sample rule of
-    rules.assess_rate: below the limit with at least `red_flag_min_decided` decided, or
-    its whole 95% interval below it. Buckets without decided bookings judge nothing;
-    none with any is INCONCLUSIVE.
-    """
-    size = format_duration(bucket)
-    failing, judged = [], 0
-    for start, proportion in hours_seen:
-        if not proportion.n:
-            continue
-        judged += 1
-        check = assess_rate(
-            "bucket",
-            "success rate",
-            proportion,
-            limit,
-            at_least=True,
-            min_decided=1,
-            red_flag_min_decided=red_flag_min_decided,
-        )
-        if check.status is Status.FAIL:
-            failing.append((start, proportion))
-    common = {
-        "id": "success_sustained",
-        "rule": f"no {size} bucket with success rate below {percent(limit)} (red flag)",
-        "observed": len(failing),
-        "threshold": 0,
-        "sample_size": judged,
-    }
-    if failing:
-        listed = "; ".join(
-            f"{start:%m-%d %H:%M} {proportion.describe()}" for start, proportion in failing[:6]
-        )
-        more = f" and {len(failing) - 6} more" if len(failing) > 6 else ""
-        return Check(
-            **common,
-            status=Status.FAIL,
-            detail=f"{len(failing)} of {judged} {size} buckets below {percent(limit)} "
-            f"(UTC start): {listed}{more}",
-        )
-    if not judged:
-        return Check(
-            **common,
-            status=Status.INCONCLUSIVE,
-            detail=f"no {size} bucket of the window has decided bookings",
-        )
-    return Check(
-        **common,
-        status=Status.PASS,
-        detail=f"none of the {judged} {size} buckets with decided bookings is below "
-        f"{percent(limit)}",
-    )
-
-
-def assess_no_circuit_opens(max_in_any_hour: int, total: int) -> Check:
-    """No circuit breaker trips: any coordinator.circuit_open in the window is a FAIL."""
-    common = {
-        "id": "circuit_opens",
-        "rule": "no coordinator.circuit_open in the window",
-        "observed": total,
-        "threshold": 0,
-        "sample_size": total,
-    }
-    if total:
-        return Check(
-            **common,
-            status=Status.FAIL,
-            detail=f"{total} coordinator.circuit_open in the window, at most "
-            f"{max_in_any_hour} in one hour",
-        )
-    return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")

@@ -3,7 +3,8 @@
 Each function turns one observation into a Check; none touches the database.
 """
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from .config import format_duration
 from .metrics import Traffic, longest_run
@@ -54,7 +55,10 @@ def assess_rate(
     low, high = proportion.interval
     nearest_bound = high if at_least else low
     observed = proportion.describe()
-    side = "below" if at_least else "above"
+    if strict:  # at the limit is a breach too, so "above" would misstate it
+        side = "not above" if at_least else "not below"
+    else:
+        side = "below" if at_least else "above"
     if proportion.n >= red_flag_min_decided and beyond(proportion.rate):
         return Check(
             **common, status=Status.FAIL, detail=f"{name} {observed} is {side} {percent(limit)}"
@@ -134,6 +138,110 @@ def assess_circuit_opens(max_in_any_hour: int, total: int, limit: int) -> Check:
             detail=f"{total} coordinator.circuit_open, at most {max_in_any_hour} in an hour",
         )
     return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")
+
+
+def assess_no_circuit_opens(max_in_any_hour: int, total: int, over: str = "in the window") -> Check:
+    """The runbook's "no circuit breaker trips": any coordinator.circuit_open is a FAIL."""
+    common = {
+        "id": "circuit_opens",
+        "rule": f"no coordinator.circuit_open {over} (no circuit breaker trips)",
+        "observed": total,
+        "threshold": 0,
+        "sample_size": total,
+    }
+    if total:
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{total} coordinator.circuit_open {over}, "
+            f"at most {max_in_any_hour} in one hour",
+        )
+    return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")
+
+
+@dataclass(frozen=True)
+class BucketVerdict:
+    """One time bucket against the red-flag limits."""
+
+    start: datetime
+    decided: int
+    red_flags: tuple[str, ...]  # why this bucket is a red flag; empty if it is not
+    uncertain: bool  # beyond a limit on a sample too small to call it
+
+
+def judge_bucket(
+    start: datetime,
+    limits: list[tuple[str, Proportion, float, bool]],
+    red_flag_min_decided: int,
+) -> BucketVerdict:
+    """Each (name, proportion, limit, at_least) of a bucket, by assess_rate's small-sample rule."""
+    flags, beyond, decided = [], False, 0
+    for name, proportion, limit, at_least in limits:
+        check = assess_rate(
+            name,
+            name,
+            proportion,
+            limit,
+            at_least=at_least,
+            min_decided=red_flag_min_decided,
+            red_flag_min_decided=red_flag_min_decided,
+        )
+        if check.status is Status.FAIL:
+            flags.append(check.detail)
+        decided = max(decided, proportion.n)
+        if proportion.n:
+            beyond |= proportion.rate < limit if at_least else proportion.rate > limit
+    return BucketVerdict(start, decided, tuple(flags), uncertain=beyond and not flags)
+
+
+def bucket_label(start: datetime, bucket: timedelta) -> str:
+    start = start.astimezone(UTC)
+    return f"{start:%Y-%m-%d %H:%M}-{start + bucket:%H:%M} UTC"
+
+
+def assess_red_flag_buckets(
+    check_id: str, rule: str, verdicts: list[BucketVerdict], bucket: timedelta, listed: int = 5
+) -> Check:
+    """No bucket may raise a red flag; buckets without decided bookings judge nothing."""
+    size = format_duration(bucket)
+    judged = [v for v in verdicts if v.decided]
+    flagged = [v for v in judged if v.red_flags]
+    uncertain = sum(v.uncertain for v in judged)
+    common = {
+        "id": check_id,
+        "rule": rule,
+        "observed": len(flagged),
+        "threshold": 0,
+        "sample_size": len(judged),
+    }
+    if flagged:
+        named = "; ".join(
+            f"{bucket_label(v.start, bucket)}: {', '.join(v.red_flags)}" for v in flagged[:listed]
+        )
+        more = f"; and {len(flagged) - listed} more" if len(flagged) > listed else ""
+        plural = "s" if len(flagged) > 1 else ""
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{len(flagged)} red-flag {size} bucket{plural} of {len(judged)} with decided "
+            f"bookings: {named}{more}",
+        )
+    if not judged:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"no decided bookings in any {size} bucket of the window: none could be judged",
+        )
+    doubt = (
+        f"; {uncertain} beyond a limit on too small a sample to call a red flag"
+        if uncertain
+        else ""
+    )
+    return Check(
+        **common,
+        status=Status.PASS,
+        detail=f"no red flag in the {len(judged)} {size} buckets with decided bookings{doubt}",
+    )
 
 
 def assess_v3_traffic(traffic: Traffic) -> Check:

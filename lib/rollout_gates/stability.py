@@ -37,8 +37,15 @@ from .metrics import (
     rates_by_bucket,
     summarize_outcomes,
 )
-from .rules import assess_circuit_opens, assess_rate, assess_sustained_errors
-from .stats import Proportion, percent
+from .rules import (
+    BucketVerdict,
+    assess_no_circuit_opens,
+    assess_rate,
+    assess_red_flag_buckets,
+    assess_sustained_errors,
+    judge_bucket,
+)
+from .stats import percent
 from .verdict import Check, Status
 
 # The runbook's red flags are judged hour by hour (full-health's window).
@@ -193,139 +200,18 @@ def with_rule(check: Check, rule: str) -> Check:
     return check.model_copy(update={"rule": rule})
 
 
-def assess_rate_below(
-    check_id: str,
-    name: str,
-    proportion: Proportion,
-    limit: float,
-    *,
-    over: str,
-    min_decided: int,
-    red_flag_min_decided: int,
-) -> Check:
-    """A rate that must stay strictly below `limit` (the runbook's "< 1%").
-
-    rules.assess_rate judges "<= limit"; a rate exactly at the limit is not below it, so
-    with enough bookings to judge it is a FAIL (never a PASS on a small sample either).
-    """
-    check = assess_rate(
-        check_id,
-        name,
-        proportion,
-        limit,
-        at_least=False,
-        min_decided=min_decided,
-        red_flag_min_decided=red_flag_min_decided,
-    )
-    check = with_rule(check, f"{name} < {percent(limit)} over {over}")
-    if not proportion.n or proportion.rate != limit or check.status is Status.FAIL:
-        return check
-    at_limit = f"{name} {proportion.describe()} is at {percent(limit)}, not below it"
-    if proportion.n >= red_flag_min_decided:
-        return check.model_copy(update={"status": Status.FAIL, "detail": at_limit})
-    return check.model_copy(
-        update={
-            "status": Status.INCONCLUSIVE,
-            "detail": f"{at_limit}, on a small sample: {proportion.n} decided, "
-            f"a red flag needs {red_flag_min_decided}",
-        }
-    )
-
-
-@dataclass(frozen=True)
-class HourVerdict:
-    start: datetime
-    outcomes: OutcomeSummary
-    red_flags: tuple[str, ...]  # why this hour is a red flag; empty if it is not
-    uncertain: bool  # beyond a limit on a sample too small to call it
-
-
-def judge_hour(start: datetime, outcomes: OutcomeSummary, params: StabilityParams) -> HourVerdict:
+def judge_hour(start: datetime, outcomes: OutcomeSummary, params: StabilityParams) -> BucketVerdict:
     """One hour against the runbook's red flags, each with the small-sample rule."""
-    small_sample = {
-        "min_decided": params.red_flag_min_decided,
-        "red_flag_min_decided": params.red_flag_min_decided,
-    }
-    success = assess_rate(
-        "success_rate",
-        "success",
-        outcomes.success,
-        params.red_flag_success_rate_min,
-        at_least=True,
-        **small_sample,
-    )
-    manual = assess_rate(
-        "manual_review_rate",
-        "manual review",
-        outcomes.manual_review_rate,
-        params.red_flag_manual_review_rate_max,
-        at_least=False,
-        **small_sample,
-    )
-    flags = tuple(c.detail for c in (success, manual) if c.status is Status.FAIL)
-    beyond = outcomes.decided > 0 and (
-        outcomes.success.rate < params.red_flag_success_rate_min
-        or outcomes.manual_review_rate.rate > params.red_flag_manual_review_rate_max
-    )
-    return HourVerdict(start, outcomes, flags, uncertain=beyond and not flags)
-
-
-def hour_label(start: datetime, bucket: timedelta = RED_FLAG_BUCKET) -> str:
-    start = start.astimezone(UTC)
-    return f"{start:%Y-%m-%d %H:%M}-{start + bucket:%H:%M} UTC"
-
-
-def assess_red_flag_hours(
-    verdicts: list[HourVerdict], params: StabilityParams, listed: int = 5
-) -> Check:
-    """No hour of the window may raise a red flag (success < 90%, manual review > 5%)."""
-    judged = [v for v in verdicts if v.outcomes.decided]
-    flagged = [v for v in judged if v.red_flags]
-    uncertain = sum(v.uncertain for v in judged)
-    common = {
-        "id": "red_flag_hours",
-        "rule": "no hour with success rate < "
-        f"{percent(params.red_flag_success_rate_min)} or manual review rate > "
-        f"{percent(params.red_flag_manual_review_rate_max)} over "
-        f"{span(params.window)} (small-sample rule)",
-        "observed": len(flagged),
-        "threshold": 0,
-        "sample_size": len(judged),
-    }
-    if flagged:
-        named = "; ".join(
-            f"{hour_label(v.start)}: {', '.join(v.red_flags)}" for v in flagged[:listed]
-        )
-        more = f"; and {len(flagged) - listed} more" if len(flagged) > listed else ""
-        plural = "s" if len(flagged) > 1 else ""
-        return Check(
-            **common,
-            status=Status.FAIL,
-            detail=f"{len(flagged)} red-flag hour{plural} of {len(judged)} with decided "
-            f"bookings: {named}{more}",
-        )
-    if not judged:
-        return Check(
-            **common,
-            status=Status.INCONCLUSIVE,
-            detail="no decided bookings in any hour of the window: no hour could be judged",
-        )
-    doubt = (
-        f"; {uncertain} beyond a limit on too small a sample to call a red flag"
-        if uncertain
-        else ""
-    )
-    return Check(
-        **common,
-        status=Status.PASS,
-        detail=f"no red flag in the {len(judged)} hours with decided bookings{doubt}",
-    )
-
-
-def assess_no_circuit_opens(max_in_any_hour: int, total: int, over: str) -> Check:
-    """The runbook's "no circuit breaker trips": any coordinator.circuit_open is a FAIL."""
-    check = assess_circuit_opens(max_in_any_hour, total, limit=0)
-    return with_rule(check, f"no coordinator.circuit_open over {over} (no circuit breaker trips)")
+    limits = [
+        ("success", outcomes.success, params.red_flag_success_rate_min, True),
+        (
+            "manual review",
+            outcomes.manual_review_rate,
+            params.red_flag_manual_review_rate_max,
+            False,
+        ),
+    ]
+    return judge_bucket(start, limits, params.red_flag_min_decided)
 
 
 # --- metrics and evaluation ------------------------------------------------------------------
@@ -359,26 +245,33 @@ def evaluate(metrics: StabilityMetrics, params: StabilityParams) -> list[Check]:
         at_least=True,
         **small_sample,
     )
+    manual = assess_rate(
+        "manual_review_rate",
+        "manual review rate",
+        metrics.outcomes.manual_review_rate,
+        params.manual_review_rate_max,
+        at_least=False,
+        strict=True,
+        **small_sample,
+    )
     errors = assess_sustained_errors(
         list(metrics.error_buckets), params.sustained_error_buckets, params.error_bucket
     )
     return [
         assess_soak(metrics.phase, metrics.as_of, params.soak),
         with_rule(success, f"success rate >= {percent(params.success_rate_min)} over {over}"),
-        assess_rate_below(
-            "manual_review_rate",
-            "manual review rate",
-            metrics.outcomes.manual_review_rate,
-            params.manual_review_rate_max,
-            over=over,
-            **small_sample,
-        ),
-        assess_red_flag_hours(
-            [judge_hour(start, summary, params) for start, summary in metrics.hours], params
+        with_rule(manual, f"{manual.rule} over {over}"),
+        assess_red_flag_buckets(
+            "red_flag_hours",
+            "no hour with success rate < "
+            f"{percent(params.red_flag_success_rate_min)} or manual review rate > "
+            f"{percent(params.red_flag_manual_review_rate_max)} over {over} (small-sample rule)",
+            [judge_hour(start, summary, params) for start, summary in metrics.hours],
+            RED_FLAG_BUCKET,
         ),
         with_rule(errors, f"{errors.rule} over {over}"),
         assess_no_circuit_opens(
-            metrics.circuit_opens_max_per_hour, metrics.circuit_opens, over=over
+            metrics.circuit_opens_max_per_hour, metrics.circuit_opens, over=f"over {over}"
         ),
     ]
 
@@ -454,28 +347,11 @@ def phase_table(
 
 
 def hourly_table(
-    outcomes: pd.DataFrame, window: Window, verdicts: list[HourVerdict]
+    outcomes: pd.DataFrame, window: Window, verdicts: list[BucketVerdict]
 ) -> pd.DataFrame:
     """Per hour: decided bookings, both rates with 95% intervals, and any red flag."""
-    table = bracket_rates(rates_by_bucket(outcomes, window, RED_FLAG_BUCKET))
+    table = rates_by_bucket(outcomes, window, RED_FLAG_BUCKET)
     table["red_flag"] = ["; ".join(v.red_flags) for v in verdicts]
-    return table
-
-
-def bracket_rates(table: pd.DataFrame) -> pd.DataFrame:
-    """Each interval made to contain its rate.
-
-    stats.wilson_interval can miss k/n by one rounding step when k is 0 or n (the upper
-    bound of 13/13 is 0.9999999999999999), and plots.plot_rate then refuses a negative
-    error bar; this clips each bound to the rate.
-    """
-    table = table.copy()
-    for name in ("success", "manual_review"):
-        rate = pd.to_numeric(table[f"{name}_rate"], errors="coerce")
-        low = pd.to_numeric(table[f"{name}_low"], errors="coerce")
-        high = pd.to_numeric(table[f"{name}_high"], errors="coerce")
-        table[f"{name}_low"] = low.where(~(low > rate), rate)
-        table[f"{name}_high"] = high.where(~(high < rate), rate)
     return table
 
 

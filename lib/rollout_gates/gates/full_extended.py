@@ -23,7 +23,6 @@ from ..stability import (
     StabilityFrames,
     StabilityMetrics,
     StabilityParams,
-    bracket_rates,
 )
 from ..stability import collect as collect_stability
 from ..stability import evaluate as evaluate_stability
@@ -260,7 +259,7 @@ def collect_trends(
         rates, errors, opens = frames.hourly, frames.errors_hourly, frames.circuit_opens_hourly
     else:
         outcomes = fetch_outcomes(connection, taxonomy, window, bucket, params.outcome_grace)
-        rates = bracket_rates(rates_per_bucket(outcomes, window, bucket))
+        rates = rates_per_bucket(outcomes, window, bucket)
         errors = fetch_event_buckets(connection, taxonomy, window, bucket, events["error"])
         opens = fetch_event_buckets(connection, taxonomy, window, bucket, events["circuit_open"])
     return ExtendedTrends(

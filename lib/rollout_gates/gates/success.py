@@ -27,13 +27,10 @@ from sqlalchemy.engine import Connection
 
 from ..checklist import (
     PhaseStart,
-    assess_no_circuit_opens,
-    assess_rate_below,
-    assess_red_flag_hours,
     assess_soak,
     full_mode_start,
 )
-from ..config import Attestations, Duration, GateParams, Rate
+from ..config import Attestations, Duration, GateParams, Rate, format_duration
 from ..ledger import FlagChange
 from ..metrics import (
     OutcomeSummary,
@@ -44,8 +41,15 @@ from ..metrics import (
     fetch_outcomes,
     summarize_outcomes,
 )
-from ..rules import assess_attestations, assess_rate, assess_sustained_errors
-from ..stats import Proportion
+from ..rules import (
+    assess_attestations,
+    assess_no_circuit_opens,
+    assess_rate,
+    assess_red_flag_buckets,
+    assess_sustained_errors,
+    judge_bucket,
+)
+from ..stats import Proportion, percent
 from ..transitions import (
     StuckBookings,
     TransitionCount,
@@ -182,17 +186,27 @@ def evaluate(
             at_least=True,
             **small_sample,
         ),
-        assess_red_flag_hours(
-            metrics.buckets,
-            params.red_flag_success_rate_min,
-            red_flag_min_decided=params.red_flag_min_decided,
-            bucket=params.trend_bucket,
+        assess_red_flag_buckets(
+            "success_sustained",
+            f"no {format_duration(params.trend_bucket)} bucket with success rate below "
+            f"{percent(params.red_flag_success_rate_min)} (red flag)",
+            [
+                judge_bucket(
+                    start,
+                    [("success rate", success, params.red_flag_success_rate_min, True)],
+                    params.red_flag_min_decided,
+                )
+                for start, success in metrics.buckets
+            ],
+            params.trend_bucket,
         ),
-        assess_rate_below(
+        assess_rate(
             "manual_review_rate",
             "manual review rate",
             metrics.outcomes.manual_review_rate,
             params.manual_review_rate_max,
+            at_least=False,
+            strict=True,
             **small_sample,
         ),
         assess_sustained_errors(
