@@ -229,3 +229,22 @@ def test_bad_parameter_is_a_usage_error_before_anything_is_written(cli, tmp_path
     assert completed.returncode == 2
     assert "min_decided" in completed.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_flags_and_telemetry_disagree_when_the_ledger_is_late(
+    run_gate, scenario_db, scenario_end, write_ledger, tmp_path
+):
+    # flags-disagree: V3 active from 50h before the end, the ledger says from 48h. The hour
+    # ending 48.5h before the end has 40 bookings, each with an active coordinator.start,
+    # while the ledger says V3 was off (shadow since 76h, no switch-off so no drain): FAIL.
+    url = scenario_db("flags-disagree")
+    write_ledger(tmp_path, "flags-disagree", "production")
+    run = full_health(run_gate, url, tmp_path, scenario_end - timedelta(hours=48, minutes=30))
+    assert run.completed.returncode == 1
+    assert run.checks["flags_telemetry"]["status"] == "FAIL"
+    assert run.checks["flags_telemetry"]["observed"] >= 40
+    assert run.checks["success_rate"]["status"] == "PASS"
+    # In the last hour the ledger agrees (V3 on since 48h before the end).
+    later = full_health(run_gate, url, tmp_path, scenario_end)
+    assert later.checks["flags_telemetry"]["status"] == "PASS"
+    assert later.completed.returncode == 0

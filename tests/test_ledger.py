@@ -80,3 +80,16 @@ def test_malformed_line_is_reported_with_its_number(tmp_path):
 
 def test_no_ledger_is_an_empty_history(tmp_path):
     assert read_ledger(tmp_path / "missing.jsonl") == []
+
+
+def test_v3_off_stretches_leave_the_drain_after_a_switch_off():
+    from rollout_gates.ledger import v3_off_intervals
+
+    drain = timedelta(minutes=30)
+    # V3 off from 0h (shadow), on at 26h, off at 29h, on again at 31h.
+    assert v3_off_intervals(STORY, at(20), at(32), drain) == [
+        (at(20), at(26)),
+        (at(29.5), at(31)),
+    ]
+    assert v3_off_intervals(STORY, at(27), at(28), drain) == []
+    assert v3_off_intervals([], at(0), at(1), drain) is None, "no ledger: nothing to compare"

@@ -241,3 +241,16 @@ def test_any_circuit_open_is_a_breaker_trip():
     assert check.status is Status.FAIL
     assert check.rule == "no coordinator.circuit_open in the window (no circuit breaker trips)"
     assert assess_no_circuit_opens(0, 0).status is Status.PASS
+
+
+def test_active_starts_while_the_ledger_says_off_mean_flags_and_telemetry_disagree():
+    from datetime import UTC, datetime
+
+    from rollout_gates.metrics import FlagDisagreement
+    from rollout_gates.rules import assess_flags_vs_telemetry
+
+    t = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)
+    check = assess_flags_vs_telemetry(FlagDisagreement(40, t, t + timedelta(minutes=58)))
+    assert check.status is Status.FAIL
+    assert "flags and telemetry disagree" in check.detail
+    assert assess_flags_vs_telemetry(FlagDisagreement(0)).status is Status.PASS

@@ -60,6 +60,7 @@ class GateParams(BaseModel):
     error_bucket: Duration
     sustained_error_buckets: Annotated[int, Field(ge=1)]
     circuit_open_max_per_hour: Count
+    ledger_drain: Duration
     window: Duration
     min_decided: Count
 

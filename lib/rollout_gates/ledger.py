@@ -8,7 +8,7 @@ number, never skipped: a silently dropped change would move a soak-time clock.
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .errors import UsageError
@@ -106,3 +106,26 @@ def phase_started(changes: list[FlagChange], moment: datetime) -> datetime | Non
             started = change.at if phase == current else None
             previous = phase
     return started if previous == current else None
+
+
+def v3_off_intervals(
+    changes: list[FlagChange], start: datetime, end: datetime, drain: timedelta
+) -> list[tuple[datetime, datetime]] | None:
+    """Stretches of [start, end) when the ledger says V3 was off, less `drain` after a switch-off.
+
+    None when the ledger never mentions V3: there is nothing to compare telemetry with.
+    """
+    switches = [c for c in changes if c.variable == V3]
+    if not switches:
+        return None
+    intervals = []
+    moments = [start] + [c.at for c in switches if start < c.at < end] + [end]
+    for begin, finish in zip(moments, moments[1:], strict=False):
+        if value_at(changes, V3, begin) == "true":
+            continue
+        switched_off = last_change(changes, V3, begin)
+        if switched_off and switched_off.old == "true":
+            begin = max(begin, switched_off.at + drain)  # stragglers of the old deploy
+        if begin < finish:
+            intervals.append((begin, finish))
+    return intervals

@@ -243,3 +243,35 @@ def fetch_trends(
             connection, taxonomy, window, event_bucket, events["circuit_open"]
         ),
     )
+
+
+@dataclass(frozen=True)
+class FlagDisagreement:
+    """Active coordinator starts at times the flag ledger says V3 was off."""
+
+    active_starts: int
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+
+def fetch_active_starts_while_off(
+    connection: Connection,
+    taxonomy: dict,
+    window: Window,
+    intervals: list[tuple[datetime, datetime]],
+) -> FlagDisagreement:
+    if not intervals:
+        return FlagDisagreement(0)
+    coordinator = taxonomy["coordinator"]
+    row = connection.execute(
+        load_query("active_starts_in_intervals"),
+        {
+            **window.binds(),
+            "interval_starts": [start for start, _ in intervals],
+            "interval_ends": [end for _, end in intervals],
+            "coordinator_source": coordinator["source"],
+            "start_type": coordinator["start"],
+            "active_mode": coordinator["active_mode"],
+        },
+    ).one()
+    return FlagDisagreement(int(row.active_starts), row.first_at, row.last_at)

@@ -320,3 +320,31 @@ def assess_attestations(attestations, labels: dict[str, str], recorded_at) -> li
                 )
             )
     return checks
+
+
+def assess_flags_vs_telemetry(found) -> Check:
+    """V3 cannot run before its flag is on: active starts while the ledger says off disagree.
+
+    Either the ledger is wrong (a change not recorded, or recorded late) or V3 runs
+    where it should not; both make every soak-time clock of the rollout untrustworthy.
+    """
+    common = {
+        "id": "flags_telemetry",
+        "rule": "no active coordinator.start while the flag ledger says V3 is off",
+        "observed": found.active_starts,
+        "threshold": 0,
+    }
+    if found.active_starts:
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"flags and telemetry disagree: {found.active_starts} active coordinator "
+            f"starts from {found.first_at:%Y-%m-%d %H:%M} to {found.last_at:%H:%M} UTC while "
+            "the flag ledger says FEATURE_ASSIGNMENT_PIPELINE_V3 was off; fix the ledger "
+            "(rollout-gates flags record) or find the process running V3",
+        )
+    return Check(
+        **common,
+        status=Status.PASS,
+        detail="flag ledger and telemetry agree: no active start while V3 was off",
+    )

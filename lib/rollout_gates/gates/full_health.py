@@ -4,10 +4,13 @@ from dataclasses import dataclass
 
 from ..config import Duration, GateParams, Rate
 from ..flags import plan_commands
+from ..ledger import FlagChange, v3_off_intervals
 from ..metrics import (
+    FlagDisagreement,
     OutcomeSummary,
     Traffic,
     Window,
+    fetch_active_starts_while_off,
     fetch_event_buckets,
     fetch_max_per_hour,
     fetch_outcomes,
@@ -16,6 +19,7 @@ from ..metrics import (
 )
 from ..rules import (
     assess_circuit_opens,
+    assess_flags_vs_telemetry,
     assess_rate,
     assess_sustained_errors,
     assess_telemetry_coverage,
@@ -50,10 +54,21 @@ class FullHealthMetrics:
     circuit_opens_max_per_hour: int
     circuit_opens: int
     traffic: Traffic
+    flags: FlagDisagreement | None = None  # None: no flag ledger to compare with
 
 
-def collect(connection, taxonomy: dict, window: Window, params: FullHealthParams):
-    """Run the gate's queries; returns the metrics and the frames the notebook shows."""
+def collect(
+    connection,
+    taxonomy: dict,
+    window: Window,
+    params: FullHealthParams,
+    changes: list[FlagChange] = (),
+):
+    """Run the gate's queries; returns the metrics and the frames the notebook shows.
+
+    With a flag ledger (`changes`), telemetry is also checked against it.
+    """
+    off = v3_off_intervals(list(changes), window.start, window.end, params.ledger_drain)
     events = taxonomy["coordinator"]["outcomes"]
     outcomes = fetch_outcomes(
         connection, taxonomy, window, params.error_bucket, params.outcome_grace
@@ -66,6 +81,9 @@ def collect(connection, taxonomy: dict, window: Window, params: FullHealthParams
         circuit_opens_max_per_hour=max_opens,
         circuit_opens=opens,
         traffic=fetch_traffic(connection, taxonomy, window),
+        flags=None
+        if off is None
+        else fetch_active_starts_while_off(connection, taxonomy, window, off),
     )
     return metrics, {"outcomes": outcomes, "errors": errors}
 
@@ -76,7 +94,7 @@ def evaluate(metrics: FullHealthMetrics, params: FullHealthParams) -> list[Check
         "min_decided": params.min_decided,
         "red_flag_min_decided": params.red_flag_min_decided,
     }
-    return [
+    checks = [
         assess_rate(
             "success_rate",
             "success rate",
@@ -104,6 +122,9 @@ def evaluate(metrics: FullHealthMetrics, params: FullHealthParams) -> list[Check
         assess_v3_traffic(metrics.traffic),
         assess_telemetry_coverage(metrics.traffic),
     ]
+    if metrics.flags is not None:
+        checks.append(assess_flags_vs_telemetry(metrics.flags))
+    return checks
 
 
 def actions(status: Status, env: str) -> list[str]:
