@@ -105,3 +105,25 @@ def test_recorded_values_must_be_ones_the_application_accepts():
         flags.validate_setting(V3, "True")
     with pytest.raises(UsageError, match="unknown flag"):
         flags.validate_setting("FEATURE_ASSIGNMENT_PIPELINE_V4", "true")
+
+
+def test_record_appends_changes_with_the_old_values(cli, tmp_path):
+    from rollout_gates.ledger import ledger_path, read_ledger
+
+    first = cli(
+        "flags", "record", "--env", "production", "--output-dir", str(tmp_path),
+        "--set", f"{MAX_PARALLEL}=3", "--by", "ana", "--at", "2026-11-20T10:00:00Z",
+    )  # fmt: skip
+    second = cli(
+        "flags", "record", "--env", "production", "--output-dir", str(tmp_path),
+        "--set", f"{MAX_PARALLEL}=4", "--by", "ben", "--at", "2026-11-22T10:00:00Z",
+    )  # fmt: skip
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    changes = read_ledger(ledger_path(tmp_path, "production"))
+    assert [(c.old, c.new, c.by) for c in changes] == [(None, "3", "ana"), ("3", "4", "ben")]
+    refused = cli(
+        "flags", "record", "--env", "production", "--output-dir", str(tmp_path),
+        "--set", f"{V3}=TRUE",
+    )  # fmt: skip
+    assert refused.returncode == 2 and "would read" in refused.stderr
+    assert len(read_ledger(ledger_path(tmp_path, "production"))) == 2, "nothing was appended"
