@@ -12,7 +12,7 @@ from . import __version__, config, db, paths
 from .errors import DatabaseError, RolloutGatesError, UsageError
 from .gates import GateSpec, gate_module
 from .ledger import FlagChange, ledger_path, read_ledger
-from .metrics import Window, load_query
+from .metrics import Window, fetch_frame, load_query
 from .verdict import Check, GateResult, gate_status, write_verdict
 
 
@@ -67,8 +67,7 @@ class GateContext:
         return Window.ending(self.as_of, length)
 
     def query(self, name: str, **binds) -> pd.DataFrame:
-        result = self.connection.execute(load_query(name), binds)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        return fetch_frame(self.connection, name, **binds)
 
     def describe(self) -> str:
         lines = [
