@@ -1,7 +1,9 @@
 """The `rollout-gates` command line."""
 
+import contextlib
 import functools
 import os
+import signal
 import sys
 import time
 from datetime import UTC, datetime
@@ -11,6 +13,7 @@ import click
 
 from . import __version__, config, db, paths
 from .errors import EXIT_ERROR, RolloutGatesError, UsageError
+from .notify import WEBHOOK_ENV
 from .verdict import GateResult, Status, worst
 
 LEDGER_HELP = "Evidence root holding <env>/flags.jsonl (default: outputs/)."
@@ -61,31 +64,78 @@ def list_gates():
         click.echo(f"{'':<14} {'':<11} window: {spec.window}")
 
 
+def parse_duration_option(ctx, param, value):
+    """A click callback: '30m' -> timedelta, with the option's name in the error."""
+    if value is None:
+        return None
+    try:
+        return config.parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def gate_run_options(command):
+    """The options every command that runs gates shares (run, watch)."""
+    options = [
+        ENV_OPTION,
+        click.option("--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL)."),
+        click.option(
+            "--set",
+            "settings",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Change one gate parameter of params/defaults.yaml for this run (repeatable).",
+        ),
+        click.option(
+            "--output-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Evidence root (default: outputs/ of the project).",
+        ),
+        click.option(
+            "--timeout", default=600, show_default=True, help="Seconds a notebook cell may run."
+        ),
+        click.option(
+            "--lock-wait",
+            default="10m",
+            show_default=True,
+            callback=parse_duration_option,
+            help="How long to wait for a run of the same gate and env still going; then exit 4.",
+        ),
+        click.option(
+            "--notify-webhook",
+            envvar=WEBHOOK_ENV,
+            show_envvar=True,
+            metavar="URL",
+            help="Slack-compatible webhook told of FAIL, ERROR and recovery (a secret: prefer "
+            "the environment variable, which `ps` does not show).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command("run")
 @click.argument("gate")
-@ENV_OPTION
-@click.option("--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL).")
+@gate_run_options
 @click.option(
     "--as-of",
     default="",
     help="End of the judged window, ISO-8601 (default: the database server's now()).",
 )
 @click.option(
-    "--set",
-    "settings",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Change one gate parameter of params/defaults.yaml for this run (repeatable).",
+    "--align",
+    callback=parse_duration_option,
+    metavar="INTERVAL",
+    help="Judge the window ending at the latest INTERVAL boundary of the clock (e.g. 30m: "
+    ":00 or :30), the time a scheduled run was meant for, however late it starts.",
 )
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Evidence root (default: outputs/ of the project).",
-)
-@click.option("--timeout", default=600, show_default=True, help="Seconds a notebook cell may run.")
 @click.option("--progress/--no-progress", default=None, help="Show papermill's progress bar.")
 @reports_errors
-def run_command(gate, env, db_url, as_of, settings, output_dir, timeout, progress):
+def run_command(
+    gate, env, db_url, settings, output_dir, timeout, lock_wait, notify_webhook, as_of, align,
+    progress,
+):  # fmt: skip
     """Run GATE (or `all` of the environment's gates) and record its verdict.
 
     The database URL is never written to the evidence: it reaches the notebook
@@ -94,6 +144,10 @@ def run_command(gate, env, db_url, as_of, settings, output_dir, timeout, progres
     from .gates import gate_ids, gate_spec
     from .runner import check_request, run_gate
 
+    if align and as_of:
+        raise UsageError("give --as-of or --align, not both")
+    if align:
+        as_of = aligned_now(align).isoformat()
     url = db.resolve_db_url(db_url)
     overrides = config.parse_overrides(settings)
     selected = [g for g in gate_ids() if gate_spec(g).env == env] if gate == "all" else [gate]
@@ -103,21 +157,124 @@ def run_command(gate, env, db_url, as_of, settings, output_dir, timeout, progres
         check_request(gate_id, env, db_url=url, as_of=as_of, overrides=overrides)
     show_progress = sys.stderr.isatty() if progress is None else progress
     results = []
-    for gate_id in selected:
-        click.echo(f"running {gate_id} on {env} against {db.redact_url(url)} ...", err=True)
+    with sigterm_as_interrupt():
+        for gate_id in selected:
+            click.echo(f"running {gate_id} on {env} against {db.redact_url(url)} ...", err=True)
+            result = run_gate(
+                gate_id,
+                env,
+                db_url=url,
+                as_of=as_of,
+                overrides=overrides,
+                output_root=output_dir,
+                progress=show_progress,
+                execution_timeout=timeout,
+                lock_wait=lock_wait.total_seconds(),
+                secrets=(notify_webhook,) if notify_webhook else (),
+            )
+            result = notify(result, notify_webhook)
+            echo_result(result)
+            results.append(result)
+    sys.exit(exit_code_of(results))
+
+
+@main.command("watch")
+@click.argument("gate")
+@gate_run_options
+@click.option(
+    "--every",
+    default="30m",
+    show_default=True,
+    callback=parse_duration_option,
+    help="Interval between runs, aligned to the clock (30m: at :00 and :30 UTC).",
+)
+@click.option(
+    "--for",
+    "duration",
+    default="6h",
+    show_default=True,
+    callback=parse_duration_option,
+    help="How long to keep watching.",
+)
+@reports_errors
+def watch_command(
+    gate, env, db_url, settings, output_dir, timeout, lock_wait, notify_webhook, every, duration
+):
+    """Run GATE at every clock-aligned interval for a while, e.g. the runbook's intensive
+    monitoring: `watch full-health --env production --every 30m --for 6h`.
+
+    Each run leaves its own evidence folder and a run that errors does not stop the
+    watch. The first run waits for the next aligned time (`run` gives a verdict now).
+    Ctrl-C or SIGTERM stops it after writing the current run's partial evidence. At the
+    end: one line per run, and the exit code of the worst verdict.
+    """
+    from .runner import check_request, run_gate
+    from .watch import exit_code_of as watch_exit_code
+    from .watch import watch_gate
+
+    url = db.resolve_db_url(db_url)
+    overrides = config.parse_overrides(settings)
+    check_request(gate, env, db_url=url, as_of="", overrides=overrides)
+
+    def run_once() -> GateResult:
         result = run_gate(
-            gate_id,
+            gate,
             env,
             db_url=url,
-            as_of=as_of,
             overrides=overrides,
             output_root=output_dir,
-            progress=show_progress,
             execution_timeout=timeout,
+            lock_wait=lock_wait.total_seconds(),
+            secrets=(notify_webhook,) if notify_webhook else (),
         )
-        echo_result(result)
-        results.append(result)
-    sys.exit(exit_code_of(results))
+        return notify(result, notify_webhook)
+
+    with sigterm_as_interrupt():
+        runs = watch_gate(run_once, every, duration, echo=lambda m: click.echo(m, err=True))
+    click.echo(f"\nwatch of {gate} on {env}: {len(runs)} scheduled runs")
+    for run in runs:
+        click.echo(run.summary_line())
+    sys.exit(watch_exit_code(runs))
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Let SIGTERM stop work the way Ctrl-C does, once: the evidence of the run is still written."""
+    received = []
+
+    def interrupt(signum, frame):
+        if not received:
+            received.append(signum)
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def aligned_now(interval) -> datetime:
+    """Now, rounded down to a multiple of `interval` since the epoch (UTC)."""
+    step = interval.total_seconds()
+    return datetime.fromtimestamp(time.time() // step * step, UTC)
+
+
+def notify(result: GateResult, webhook_url: str | None) -> GateResult:
+    """Tell the webhook about a change of state; say on stderr how the delivery went."""
+    if not webhook_url:
+        return result
+    from .notify import notify_run
+
+    result = notify_run(result, webhook_url)
+    delivery = result.notification
+    if delivery is not None:
+        outcome = "sent" if delivery.sent else f"NOT sent ({delivery.error})"
+        click.echo(
+            f"notification ({delivery.kind}): {outcome} after {delivery.attempts} attempt(s)",
+            err=True,
+        )
+    return result
 
 
 def exit_code_of(results: list[GateResult]) -> int:
@@ -160,8 +317,14 @@ def echo_result(result: GateResult) -> None:
 @click.option(
     "--force", is_flag=True, help="Overwrite a table that holds events not written by simulate."
 )
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Add the scenario's events to those loaded before (e.g. params/scenarios/incident.yaml "
+    "during a watch) instead of replacing them.",
+)
 @reports_errors
-def simulate_command(scenario, db_url, env, end, force):
+def simulate_command(scenario, db_url, env, end, force, append):
     """Load a simulated rollout into a database (replacing earlier simulated data)."""
     from .context import parse_as_of
     from .simulate import simulate
@@ -170,10 +333,17 @@ def simulate_command(scenario, db_url, env, end, force):
     if note:
         click.echo(note.replace("--as-of", "--end"), err=True)
     summary = simulate(
-        db_url, scenario, env, end_time, force=force, progress=lambda m: click.echo(m, err=True)
+        db_url,
+        scenario,
+        env,
+        end_time,
+        force=force,
+        append=append,
+        progress=lambda m: click.echo(m, err=True),
     )
     click.echo(
-        f"loaded {summary.rows} events of scenario {scenario} ({env}) into "
+        f"{'appended' if append else 'loaded'} {summary.rows} events of scenario "
+        f"{scenario} ({env}) into "
         f"{db.redact_url(db_url)}, {summary.start:%Y-%m-%d %H:%M} to "
         f"{summary.end:%Y-%m-%d %H:%M} UTC"
     )

@@ -14,10 +14,20 @@ from .context import parse_as_of
 from .display import verdict_markdown
 from .errors import RolloutGatesError
 from .gates import gate_module
+from .lock import gate_lock, lock_path
 from .verdict import GateResult, Status, read_verdict, write_verdict
 
 KERNEL_NAME = "rollout-gates"
 TEXT_SUFFIXES = {".ipynb", ".html", ".json", ".csv", ".md", ".txt", ".log"}
+INTERRUPTED = "interrupted (Ctrl-C or SIGTERM) before the notebook finished"
+
+
+class RunInterrupted(RolloutGatesError):
+    """Ctrl-C or SIGTERM stopped a run after its partial evidence and ERROR verdict were written."""
+
+    def __init__(self, result: GateResult):
+        super().__init__(f"{result.gate} on {result.env} {INTERRUPTED}; evidence: {result.run_dir}")
+        self.result = result
 
 
 def run_gate(
@@ -30,32 +40,59 @@ def run_gate(
     output_root: Path | None = None,
     progress: bool = False,
     execution_timeout: int = 600,
+    lock_wait: float = 600,
+    secrets: tuple[str, ...] = (),
 ) -> GateResult:
     """Run one gate into outputs/<env>/<gate>/<UTC timestamp>/ and return its verdict.
 
-    Bad parameters raise UsageError before anything runs or is written. Once the
-    run folder exists, every failure ends as an ERROR verdict beside the partial notebook.
+    Bad parameters raise UsageError before anything runs or is written. A run of the
+    same gate and environment still going holds the lock: this one waits up to
+    `lock_wait` seconds, then raises LockTimeout. Once the run folder exists, every
+    failure ends as an ERROR verdict beside the partial notebook; Ctrl-C or SIGTERM
+    too, after which RunInterrupted is raised. `secrets` are scrubbed from the evidence
+    besides the database password.
     """
-    module = gate_module(gate_id)
     params = check_request(gate_id, env, db_url=db_url, as_of=as_of, overrides=overrides)
     # Absolute: the kernel runs inside the run folder, where a relative path would nest.
-    run_dir = make_run_dir((output_root or paths.outputs_dir()).resolve(), env, gate_id)
-    notebook_path = run_dir / f"{gate_id}.ipynb"
-    secrets = tuple(filter(None, [db.url_password(db_url), os.environ.get("PGPASSWORD")]))
+    root = (output_root or paths.outputs_dir()).resolve()
+    with gate_lock(lock_path(root, env, gate_id), lock_wait, f"{gate_id} on {env}"):
+        return _run_locked(
+            gate_id,
+            env,
+            params,
+            db_url=db_url,
+            as_of=as_of,
+            overrides=overrides,
+            run_dir=make_run_dir(root, env, gate_id),
+            progress=progress,
+            execution_timeout=execution_timeout,
+            secrets=secrets,
+        )
 
-    error = execute(
-        paths.notebooks_dir() / f"{gate_id}.ipynb",
-        notebook_path,
-        parameters={
-            "env": env,
-            "as_of": as_of or "",
-            "overrides": dict(overrides or {}),
-            "run_dir": str(run_dir),
-        },
-        kernel_env={"ROLLOUT_DB_URL": db_url},
-        progress=progress,
-        execution_timeout=execution_timeout,
-    )
+
+def _run_locked(
+    gate_id, env, params, *, db_url, as_of, overrides, run_dir, progress, execution_timeout, secrets
+) -> GateResult:
+    module = gate_module(gate_id)
+    notebook_path = run_dir / f"{gate_id}.ipynb"
+    secrets = tuple(filter(None, [db.url_password(db_url), os.environ.get("PGPASSWORD"), *secrets]))
+    interrupted = False
+    try:
+        error = execute(
+            paths.notebooks_dir() / f"{gate_id}.ipynb",
+            notebook_path,
+            parameters={
+                "env": env,
+                "as_of": as_of or "",
+                "overrides": dict(overrides or {}),
+                "run_dir": str(run_dir),
+            },
+            kernel_env={"ROLLOUT_DB_URL": db_url},
+            progress=progress,
+            execution_timeout=execution_timeout,
+        )
+    except KeyboardInterrupt:
+        interrupted, error = True, INTERRUPTED
     verdict_path = run_dir / "verdict.json"
     if error is None and not verdict_path.exists():
         error = "the notebook finished without recording a verdict"
@@ -78,6 +115,8 @@ def run_gate(
     render_html(notebook_path, run_dir / f"{gate_id}.html")
     for leaked in scrub_secrets(run_dir, secrets):
         print(f"warning: removed a secret from {leaked} (please report this)", file=sys.stderr)
+    if interrupted:
+        raise RunInterrupted(result)
     return result
 
 

@@ -982,12 +982,15 @@ def simulate(
     end: datetime | None = None,
     *,
     force: bool = False,
+    append: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> SimulationSummary:
     """Replace observability_events in the database with the scenario's `env` section.
 
-    `end` defaults to the server's now(), to the second. Refuses to truncate rows the
+    `end` defaults to the server's now(), to the second. Refuses to touch rows the
     simulator did not write (no rollout_gates_simulation table) unless `force`.
+    With `append`, the events are added to those already loaded (an incident that
+    starts while a watch is running), and the simulation is named after both.
     """
     began = time.perf_counter()
     say = progress or (lambda _message: None)
@@ -1005,10 +1008,18 @@ def simulate(
         generated = time.perf_counter()
         say(f"{env}: {len(generation.rows)} events generated in {generated - began:.1f}s; loading")
         connection.execute(_MARKER_DDL)
-        connection.execute(f"TRUNCATE observability_events, {MARKER_TABLE}")
+        label = scenario.name
+        if append:
+            loaded = connection.execute(
+                f"SELECT scenario FROM {MARKER_TABLE} ORDER BY loaded_at DESC LIMIT 1"
+            ).fetchone()
+            label = f"{loaded[0]} + {scenario.name}" if loaded else scenario.name
+            rebuild = []
+        else:
+            connection.execute(f"TRUNCATE observability_events, {MARKER_TABLE}")
+            rebuild = _drop_indexes(connection)  # an index built afterwards is twice as fast
         columns = ", ".join(COPY_COLUMNS)
         copy_sql = f"COPY observability_events ({columns}) FROM STDIN (FORMAT BINARY)"
-        rebuild = _drop_indexes(connection)  # building an index afterwards is about twice as fast
         with connection.cursor() as cursor:
             set_json_dumps(_already_encoded, cursor)  # contexts are JSON text already
             with cursor.copy(copy_sql) as copy:
@@ -1022,7 +1033,7 @@ def simulate(
             f"INSERT INTO {MARKER_TABLE} (scenario, env, seed, description, end_at, events)"
             " VALUES (%s, %s, %s, %s, %s, %s)",
             (
-                scenario.name,
+                label,
                 env,
                 scenario.seed,
                 scenario.description,

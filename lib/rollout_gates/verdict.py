@@ -52,6 +52,16 @@ class Check(BaseModel):
         return self.status is not Status.WARN
 
 
+class Notification(BaseModel):
+    """How the chat alert about a run went; it never changes the run's status."""
+
+    kind: str  # fail, error or recovered
+    sent: bool
+    attempts: int
+    error: str | None = None
+    at: datetime
+
+
 class GateResult(BaseModel):
     """A gate's verdict, as written to verdict.json and the notebook's metadata."""
 
@@ -73,6 +83,7 @@ class GateResult(BaseModel):
     server_version: str | None = None
     database: str | None = None
     run_dir: str | None = None
+    notification: Notification | None = None
 
     @property
     def exit_code(self) -> int:
