@@ -156,3 +156,55 @@ def write_ledger(scenario_end):
         return path
 
     return write
+
+
+@dataclass
+class WebhookReceiver:
+    """A local HTTP endpoint standing in for Slack: records each POST, answers as told."""
+
+    url: str
+    messages: list[dict]
+    status: int = 200  # what it answers
+    delay: float = 0.0  # seconds before answering
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    receiver = WebhookReceiver(url="", messages=[])
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (the http.server API)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            receiver.messages.append(json.loads(body))
+            time.sleep(receiver.delay)
+            self.send_response(receiver.status)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    receiver.url = (
+        f"http://127.0.0.1:{server.server_port}/services/T0/B0/secret-token-{uuid.uuid4().hex}"
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    server.shutdown()
+    server.server_close()
+
+
+def closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens: connection refused."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hook"

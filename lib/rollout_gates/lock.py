@@ -1,4 +1,4 @@
-"""One run at a time per environment and gate: a file lock in the gate's output folder.
+"""One run at a time per environment and gate: a file lock in the environment's output folder.
 
 A scheduler that fires while the previous run of the same gate is still going
 must not interleave with it. `flock` is released by the kernel when its holder
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import RolloutGatesError
 
-LOCK_NAME = ".run.lock"
+LOCKS_FOLDER = ".locks"  # beside the gates' folders, so that a gate folder holds only runs
 POLL_SECONDS = 0.2
 
 
@@ -24,7 +24,7 @@ class LockTimeout(RolloutGatesError):
 
 
 def lock_path(output_root: Path, env: str, gate_id: str) -> Path:
-    return output_root / env / gate_id / LOCK_NAME
+    return output_root / env / LOCKS_FOLDER / f"{gate_id}.lock"
 
 
 @contextlib.contextmanager

@@ -98,7 +98,8 @@ def post_json(
 
 
 def previous_status(result: GateResult) -> Status | None:
-    """The status of the run of the same gate just before this one (by run folder), if any."""
+    """The last state the channel knows of: the status of the latest earlier run of the
+    same gate (by run folder) whose alert, if it needed one, was delivered."""
     if not result.run_dir:
         return None
     run_dir = Path(result.run_dir)
@@ -106,9 +107,12 @@ def previous_status(result: GateResult) -> Status | None:
     earlier = [path for path in all_runs if path.parent.name < run_dir.name]
     for path in reversed(earlier):
         try:
-            return read_verdict(path).status
+            verdict = read_verdict(path)
         except (OSError, ValueError):
             continue  # a damaged verdict says nothing about the state we alerted on
+        if verdict.notification is not None and not verdict.notification.sent:
+            continue  # never announced: the next run sends it again
+        return verdict.status
     return None
 
 
