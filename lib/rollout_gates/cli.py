@@ -237,6 +237,72 @@ def watch_command(
     sys.exit(watch_exit_code(runs))
 
 
+@main.command("replay")
+@click.argument("gate")
+@ENV_OPTION
+@click.option("--from", "start", required=True, help="First as-of time, ISO-8601 (UTC if naive).")
+@click.option("--to", "end", default="", help="Last as-of time (default: the database's now()).")
+@click.option(
+    "--step",
+    default="30m",
+    show_default=True,
+    callback=parse_duration_option,
+    help="Time between two as-of times.",
+)
+@click.option("--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL).")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Change one gate parameter for the replay (repeatable), e.g. to try a threshold.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence root (default: outputs/); the replay goes to <env>/replays/<gate>/.",
+)
+@click.option("--timeout", default=600, show_default=True, help="Seconds a notebook cell may run.")
+@reports_errors
+def replay_command(gate, env, start, end, step, db_url, settings, output_dir, timeout):
+    """Backtest GATE: judge it at every STEP from --from to --to, in one notebook.
+
+    When would a red flag have fired, and would it have fired on a normal day? Each
+    step applies the gate's rules to its own window; the notebook shows the verdict
+    timeline as a table and a plot. Recorded verdicts are not touched. Exit 0 when
+    the replay ran, whatever it found; 4 when it could not.
+    """
+    from .runner import run_replay
+
+    url = db.resolve_db_url(db_url)
+    with sigterm_as_interrupt():
+        run_dir, summary, error = run_replay(
+            gate,
+            env,
+            db_url=url,
+            start=start,
+            end=end,
+            step=config.format_duration(step),
+            overrides=config.parse_overrides(settings),
+            output_root=output_dir,
+            execution_timeout=timeout,
+        )
+    if error:
+        raise RolloutGatesError(f"replay of {gate} failed: {error}; partial notebook in {run_dir}")
+    click.echo(f"{'as of (UTC)':<17}  {'status':<12}  not passing")
+    for step_row in summary["timeline"]:
+        when = datetime.fromisoformat(step_row["as_of"])
+        click.echo(f"{when:%Y-%m-%d %H:%M}  {step_row['status']:<12}  {step_row['not_passing']}")
+    changes = [
+        row
+        for previous, row in zip([None, *summary["timeline"]], summary["timeline"], strict=False)
+        if previous is not None and previous["status"] != row["status"]
+    ]
+    for row in changes:
+        click.echo(f"changed to {row['status']} at {row['as_of']}")
+    click.echo(f"{summary['steps']} steps; worst {summary['worst']}; evidence: {run_dir}")
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt():
     """Let SIGTERM stop work the way Ctrl-C does, once: the evidence of the run is still written."""

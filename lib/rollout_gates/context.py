@@ -46,7 +46,7 @@ class GateContext:
     simulated: bool = False
     scenario: str | None = None
     notes: list[str] = field(default_factory=list)
-    demo_root: Path | None = None
+    evidence_dir: Path | None = None  # the evidence root when there is no run folder
 
     @property
     def window(self) -> Window:
@@ -57,7 +57,7 @@ class GateContext:
         """Where recorded verdicts and the flag ledger are: the run's outputs root."""
         if self.run_dir:
             return self.run_dir.parents[2]
-        return self.demo_root or paths.outputs_dir()
+        return self.evidence_dir or paths.outputs_dir()
 
     def ledger(self, env: str | None = None) -> list[FlagChange]:
         """The flag changes recorded for `env` (this gate's by default); [] without a ledger."""
@@ -136,8 +136,12 @@ def open_gate(
     as_of: str = "",
     overrides: dict | None = None,
     run_dir: str = "",
+    evidence_dir: str = "",
 ) -> GateContext:
     """Validate the parameters, open a read-only session, fix the as-of time.
+
+    Recorded verdicts and the flag ledger are read from the evidence root: the run
+    folder's, else `evidence_dir`, else outputs/ (or the demo's, for a notebook by hand).
 
     The database URL comes from the environment (ROLLOUT_DB_URL, SUPABASE_DB_URL),
     never from a notebook parameter, so it is never written into a notebook.
@@ -187,7 +191,9 @@ def open_gate(
         simulated=facts.has_simulation_marker,
         scenario=scenario,
         notes=[note for note in (as_of_note, fallback_note) if note],
-        demo_root=demo_evidence_root(scenario) if fallback_note else None,
+        evidence_dir=Path(evidence_dir)
+        if evidence_dir
+        else (demo_evidence_root(scenario) if fallback_note else None),
     )
 
 

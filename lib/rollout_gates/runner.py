@@ -1,6 +1,7 @@
 """Execute a gate's notebook with papermill and leave its evidence, whatever happens."""
 
 import contextlib
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -118,6 +119,57 @@ def _run_locked(
     if interrupted:
         raise RunInterrupted(result)
     return result
+
+
+def run_replay(
+    gate_id: str,
+    env: str,
+    *,
+    db_url: str,
+    start: str,
+    end: str,
+    step: str,
+    overrides: dict[str, str] | None = None,
+    output_root: Path | None = None,
+    execution_timeout: int = 600,
+) -> tuple[Path, dict | None, str | None]:
+    """Run notebooks/replay.ipynb into outputs/<env>/replays/<gate>/<UTC>/.
+
+    Returns the folder, the replay.json summary, and the failure (None when it worked).
+    """
+    check_request(gate_id, env, db_url=db_url, as_of=end, overrides=overrides)
+    parse_as_of(start)
+    root = (output_root or paths.outputs_dir()).resolve()
+    run_dir = make_run_dir(root, env, f"replays/{gate_id}")
+    notebook_path = run_dir / f"replay-{gate_id}.ipynb"
+    error = execute(
+        paths.notebooks_dir() / "replay.ipynb",
+        notebook_path,
+        parameters={
+            "gate": gate_id,
+            "env": env,
+            "start": start,
+            "end": end,
+            "step": step,
+            "overrides": dict(overrides or {}),
+            "run_dir": str(run_dir),
+            "evidence_dir": str(root),
+        },
+        kernel_env={"ROLLOUT_DB_URL": db_url},
+        progress=False,
+        execution_timeout=execution_timeout,
+    )
+    secrets = tuple(filter(None, [db.url_password(db_url), os.environ.get("PGPASSWORD")]))
+    if notebook_path.exists():
+        render_html(notebook_path, run_dir / f"replay-{gate_id}.html")
+    for leaked in scrub_secrets(run_dir, secrets):
+        print(f"warning: removed a secret from {leaked} (please report this)", file=sys.stderr)
+    summary_path = run_dir / "replay.json"
+    if error is None and not summary_path.exists():
+        error = "the replay notebook finished without writing replay.json"
+    if error is not None:
+        return run_dir, None, db.redact_text(error, secrets)
+    return run_dir, json.loads(summary_path.read_text()), None
 
 
 def check_request(

@@ -437,6 +437,21 @@ def write_task(run_dir, text: str) -> Path | None:
 # --- advice ------------------------------------------------------------------------------------
 
 
+def assess(gate) -> list[Check]:
+    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
+    metrics, _ = collect(
+        gate.connection,
+        gate.taxonomy,
+        gate.as_of,
+        gate.params,
+        gate.ledger(),
+        gate.evidence_root,
+        gate.env,
+        gate.simulated,
+    )
+    return evaluate(metrics, gate.params)
+
+
 def actions(status: Status, env: str) -> list[str]:
     if status is Status.PASS:
         return [

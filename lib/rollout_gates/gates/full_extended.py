@@ -140,6 +140,12 @@ def evaluate(metrics: StabilityMetrics, params: FullExtendedParams) -> list[Chec
     return evaluate_stability(metrics, params)
 
 
+def assess(gate) -> list[Check]:
+    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
+    metrics, _ = collect(gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger())
+    return evaluate(metrics, gate.params)
+
+
 def actions(status: Status, env: str, checks: list[Check] | None = None) -> list[str]:
     """FAIL: the runbook's rollback plan ("If issues arise ... immediately execute rollback")."""
     reasons = [f"# {c.id}: {c.detail}" for c in checks or [] if c.status is status]

@@ -127,6 +127,12 @@ def evaluate(metrics: FullHealthMetrics, params: FullHealthParams) -> list[Check
     return checks
 
 
+def assess(gate) -> list[Check]:
+    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
+    metrics, _ = collect(gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger())
+    return evaluate(metrics, gate.params)
+
+
 def actions(status: Status, env: str) -> list[str]:
     """On FAIL, the runbook's immediate rollback: rollback first, investigate later."""
     if status is not Status.FAIL:

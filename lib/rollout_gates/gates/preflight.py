@@ -154,6 +154,12 @@ def verdict_history(root: Path, as_of: datetime, limit: int = 5) -> pd.DataFrame
     return pd.DataFrame(rows, columns=columns)
 
 
+def assess(gate) -> list[Check]:
+    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
+    verdicts = collect(gate.evidence_root, gate.as_of)
+    return evaluate(verdicts, gate.params, gate.as_of, gate.simulated, attested_at=gate.as_of)
+
+
 def actions(status: Status, env: str) -> list[str]:
     """On PASS, the runbook's Phase 2 Step 1 (flip to full mode) and Step 2 (deploy)."""
     if status is Status.PASS:

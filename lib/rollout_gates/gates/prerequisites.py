@@ -35,6 +35,14 @@ def evaluate(metrics: StabilityMetrics, params: PrerequisitesParams) -> list[Che
     return evaluate_stability(metrics, params)
 
 
+def assess(gate) -> list[Check]:
+    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
+    metrics, _ = collect(
+        gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger(), gate.env
+    )
+    return evaluate(metrics, gate.params)
+
+
 def actions(status: Status, env: str, checks: list[Check] | None = None) -> list[str]:
     """PASS: the runbook's Phase 1 commands; otherwise why not yet, and how to re-run."""
     rerun = f"rollout-gates run prerequisites --env {env}"

@@ -477,6 +477,12 @@ def assess_in_flight(metrics: RollbackMetrics) -> Check:
 # --- advice ------------------------------------------------------------------------------------
 
 
+def assess(gate) -> list[Check]:
+    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
+    metrics, _ = collect(gate.connection, gate.taxonomy, gate.as_of, gate.params, gate.ledger())
+    return evaluate(metrics, gate.params)
+
+
 def actions(status: Status, env: str) -> list[str]:
     return advice(status, env)
 

@@ -162,6 +162,12 @@ def advice(
     return [f"# Do not raise MAX_PARALLEL now ({status}): see {', '.join(blocking)} above"]
 
 
+def assess(gate) -> list[Check]:
+    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
+    metrics, _ = collect(gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger())
+    return evaluate(metrics, gate.params, gate.as_of)
+
+
 def actions(status: Status, env: str) -> list[str]:
     """Without the run's MAX_PARALLEL no command can be rendered: the notebook passes
     `advice` to gate.finish, which gives the commands for the next value on PASS."""

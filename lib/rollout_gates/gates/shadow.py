@@ -164,6 +164,12 @@ def baseline_table(metrics: ShadowMetrics) -> pd.DataFrame:
     )
 
 
+def assess(gate) -> list[Check]:
+    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
+    metrics, _ = collect(gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger())
+    return evaluate(metrics, gate.params)
+
+
 def actions(status: Status, env: str) -> list[str]:
     """What to do for a verdict; `advice` tailors it to the failing checks of a run."""
     return advice(status, env, [])

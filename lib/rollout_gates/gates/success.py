@@ -219,6 +219,13 @@ def evaluate(
     ]
 
 
+def assess(gate) -> list[Check]:
+    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
+    metrics, _ = collect(gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger())
+    allowed = gate.taxonomy["state_machine"]["allowed"]
+    return evaluate(metrics, gate.params, allowed, gate.as_of, attested_at=gate.as_of)
+
+
 def actions(status: Status, env: str) -> list[str]:
     """On PASS, the runbook's Post-Rollout Actions; on FAIL, where to look first."""
     if status is Status.PASS:

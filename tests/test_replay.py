@@ -1,0 +1,99 @@
+"""replay: a gate's rules at every step of a range, in one notebook, against a real database."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from rollout_gates.errors import UsageError
+from rollout_gates.replay import gate_timeline, replay_times, status_changes
+
+T0 = datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
+
+
+def test_times_include_both_ends():
+    times = replay_times(T0, T0 + timedelta(hours=1), timedelta(minutes=10))
+    assert len(times) == 7 and times[-1] == T0 + timedelta(hours=1)
+
+
+def test_a_range_that_ends_before_it_starts_is_refused():
+    with pytest.raises(UsageError, match="is after --to"):
+        replay_times(T0, T0 - timedelta(minutes=1), timedelta(minutes=10))
+
+
+def test_a_huge_range_is_refused_before_any_query():
+    with pytest.raises(UsageError, match="use a larger --step"):
+        replay_times(T0, T0 + timedelta(days=30), timedelta(minutes=1))
+
+
+def test_timeline_lists_what_did_not_pass_and_changes_keep_only_flips():
+    frame = pd.DataFrame(
+        [
+            (T0, "gate", "PASS"), (T0, "success_rate", "PASS"), (T0, "errors", "WARN"),
+            (T0 + timedelta(minutes=10), "gate", "FAIL"),
+            (T0 + timedelta(minutes=10), "success_rate", "FAIL"),
+            (T0 + timedelta(minutes=10), "errors", "PASS"),
+            (T0 + timedelta(minutes=20), "gate", "FAIL"),
+            (T0 + timedelta(minutes=20), "success_rate", "FAIL"),
+            (T0 + timedelta(minutes=20), "errors", "INCONCLUSIVE"),
+        ],
+        columns=["as_of", "check", "status"],
+    )  # fmt: skip
+    frame["detail"] = ""
+    timeline = gate_timeline(frame)
+    assert timeline["not passing"].tolist() == [
+        "", "success_rate FAIL", "success_rate FAIL, errors INCONCLUSIVE",
+    ]  # fmt: skip
+    assert status_changes(timeline)["status"].tolist() == ["PASS", "FAIL"]
+
+
+@pytest.mark.db
+def test_every_gate_can_be_assessed_at_any_time(scenario_db, scenario_end, monkeypatch):
+    """replay calls each gate's `assess`: it must exist and run at an as-of in the past."""
+    from rollout_gates.context import open_gate
+    from rollout_gates.gates import gate_ids, gate_module, gate_spec
+
+    for gate_id in gate_ids():
+        env = gate_spec(gate_id).env
+        monkeypatch.setenv("ROLLOUT_DB_URL", scenario_db("healthy", env))
+        gate = open_gate(gate_id, env, as_of=(scenario_end - timedelta(hours=2)).isoformat())
+        checks = gate_module(gate_id).assess(gate)
+        assert checks, gate_id
+        gate.connection.close()
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_replay_finds_the_incident_hour_and_nothing_else(cli, scenario_db, scenario_end, tmp_path):
+    """The issue's must-show: red-flag-success-dip, last 12 hours, every 10 minutes.
+
+    The dip is the hour [end-4h, end-3h). A step judges the hour before it, so only
+    steps after end-4h can see the dip, and from end-2h on the dip has left the window.
+    At end-3h the window is the dip exactly: success <= 34/38 < 90% (as in
+    test_full_health_gate), the only failing check.
+    """
+    url = scenario_db("red-flag-success-dip")
+    completed = cli(
+        "replay", "full-health", "--env", "production", "--db-url", url,
+        "--from", (scenario_end - timedelta(hours=12)).isoformat(),
+        "--to", scenario_end.isoformat(), "--step", "10m", "--output-dir", str(tmp_path),
+    )  # fmt: skip
+    print(completed.stdout)
+    assert completed.returncode == 0, completed.stderr
+    [run_dir] = (tmp_path / "production" / "replays" / "full-health").iterdir()
+    summary = json.loads((run_dir / "replay.json").read_text())
+    steps = {datetime.fromisoformat(s["as_of"]): s for s in summary["timeline"]}
+    assert len(steps) == 73
+    fails = sorted(t for t, s in steps.items() if s["status"] == "FAIL")
+    dip_start, dip_end = scenario_end - timedelta(hours=4), scenario_end - timedelta(hours=3)
+    assert fails, "the dip must fire"
+    assert dip_start < fails[0] <= dip_end, "first FAIL inside the incident hour"
+    assert fails[-1] < scenario_end - timedelta(hours=2), "cleared once the dip left the window"
+    assert all(steps[t]["status"] == "PASS" for t in steps if t <= dip_start), "no FAIL before"
+    assert steps[dip_end]["not_passing"] == "success_rate FAIL"
+    # one notebook for the whole range, with its HTML, table and figure
+    assert sorted(p.name for p in run_dir.glob("*.ipynb")) == ["replay-full-health.ipynb"]
+    assert (run_dir / "replay-full-health.html").exists()
+    assert (run_dir / "figures" / "timeline.png").exists()
+    assert len(pd.read_csv(run_dir / "tables" / "timeline.csv")) == 73
