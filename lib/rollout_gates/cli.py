@@ -303,6 +303,92 @@ def replay_command(gate, env, start, end, step, db_url, settings, output_dir, ti
     click.echo(f"{summary['steps']} steps; worst {summary['worst']}; evidence: {run_dir}")
 
 
+@main.command("schedule")
+@click.argument("gate")
+@ENV_OPTION
+@click.option(
+    "--every",
+    default="30m",
+    show_default=True,
+    callback=parse_duration_option,
+    help="Interval, aligned to the clock; must divide the hour or the day.",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File with ROLLOUT_DB_URL=... (mode 0600) the scheduler loads "
+    "(default: /etc/rollout-gates/ENV.env).",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence root (default: outputs/ of the project).",
+)
+@reports_errors
+def schedule_command(gate, env, every, env_file, output_dir):
+    """Print a crontab line and systemd units that run GATE every INTERVAL.
+
+    Each scheduled run passes --align, so a late run judges the window of the time it
+    was scheduled for. docs/scheduling.md shows Airflow and CI equivalents.
+    """
+    from .gates import gate_module
+    from .schedule import Job, check_interval, cron_entry, systemd_units
+
+    gate_module(gate)
+    check_interval(every)
+    job = Job(
+        gate=gate,
+        env=env,
+        every=every,
+        project=paths.PROJECT_ROOT,
+        env_file=env_file or Path(f"/etc/rollout-gates/{env}.env"),
+        output_dir=output_dir.resolve() if output_dir else None,
+    )
+    click.echo(f"# cron (crontab -e); {job.env_file} holds ROLLOUT_DB_URL=..., mode 0600")
+    click.echo(cron_entry(job))
+    for name, text in systemd_units(job).items():
+        click.echo(f"\n# systemd: /etc/systemd/system/{name}")
+        click.echo(text, nl=False)
+    click.echo(f"\n# then: systemctl daemon-reload && systemctl enable --now {job.name}.timer")
+
+
+@main.command("prune")
+@ENV_OPTION
+@click.option(
+    "--keep-days",
+    type=click.FloatRange(min=0),
+    required=True,
+    help="Keep every run younger than this many days.",
+)
+@click.option("--include-failures", is_flag=True, help="Also remove old FAIL and ERROR runs.")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence root (default: outputs/ of the project).",
+)
+@reports_errors
+def prune_command(env, keep_days, include_failures, dry_run, output_dir):
+    """Remove run folders older than --keep-days from the environment's evidence.
+
+    Never removes the latest run of a gate, nor a FAIL or ERROR run unless
+    --include-failures: those are what incident reports link to.
+    """
+    from .prune import find_runs, folder_size, remove_runs, select_prunable
+
+    env_root = (output_dir or paths.outputs_dir()) / env
+    runs = find_runs(env_root)
+    doomed = select_prunable(runs, datetime.now(UTC), keep_days, include_failures)
+    for run in doomed:
+        click.echo(f"{'would remove' if dry_run else 'removing'} {run.path} ({run.status or '-'})")
+    freed = sum(folder_size(run.path) for run in doomed) if dry_run else remove_runs(doomed)
+    verb = "would free" if dry_run else "freed"
+    click.echo(
+        f"{len(doomed)} of {len(runs)} runs under {env_root}; {verb} {freed / 1e6:.1f} MB",
+        err=True,
+    )
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt():
     """Let SIGTERM stop work the way Ctrl-C does, once: the evidence of the run is still written."""
