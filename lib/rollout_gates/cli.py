@@ -17,6 +17,11 @@ from .notify import WEBHOOK_ENV
 from .verdict import GateResult, Status, worst
 
 LEDGER_HELP = "Evidence root holding <env>/flags.jsonl (default: outputs/)."
+OUTPUT_DIR_OPTION = click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence root (default: outputs/ of the project).",
+)
 ENV_OPTION = click.option(
     "--env",
     "env",
@@ -86,11 +91,7 @@ def gate_run_options(command):
             metavar="KEY=VALUE",
             help="Change one gate parameter of params/defaults.yaml for this run (repeatable).",
         ),
-        click.option(
-            "--output-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Evidence root (default: outputs/ of the project).",
-        ),
+        OUTPUT_DIR_OPTION,
         click.option(
             "--timeout", default=600, show_default=True, help="Seconds a notebook cell may run."
         ),
@@ -319,11 +320,7 @@ def replay_command(gate, env, start, end, step, db_url, settings, output_dir, ti
     help="File with ROLLOUT_DB_URL=... (mode 0600) the scheduler loads "
     "(default: /etc/rollout-gates/ENV.env).",
 )
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Evidence root (default: outputs/ of the project).",
-)
+@OUTPUT_DIR_OPTION
 @reports_errors
 def schedule_command(gate, env, every, env_file, output_dir):
     """Print a crontab line and systemd units that run GATE every INTERVAL.
@@ -362,11 +359,7 @@ def schedule_command(gate, env, every, env_file, output_dir):
 )
 @click.option("--include-failures", is_flag=True, help="Also remove old FAIL and ERROR runs.")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
-@click.option(
-    "--output-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Evidence root (default: outputs/ of the project).",
-)
+@OUTPUT_DIR_OPTION
 @reports_errors
 def prune_command(env, keep_days, include_failures, dry_run, output_dir):
     """Remove run folders older than --keep-days from the environment's evidence.
