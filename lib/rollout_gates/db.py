@@ -10,10 +10,16 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from .config import format_duration
 from .errors import DatabaseError, UsageError
 
 URL_ENV_VARS = ("ROLLOUT_DB_URL", "SUPABASE_DB_URL")
+# Secrets that may sit in the environment: never shown, whatever fails.
+SECRET_ENV_VARS = ("PGPASSWORD", "ROLLOUT_NOTIFY_WEBHOOK")
 APPLICATION_NAME = "rollout-gates"
+# metrics.load_query starts every statement with this line, so a failure can name its query.
+QUERY_NAME_PREFIX = "-- rollout-gates query: "
+_QUERY_NAME = re.compile(re.escape(QUERY_NAME_PREFIX) + r"(\S+)")
 _URL_WITH_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)([^@\s]+)(@)", re.IGNORECASE)
 
 
@@ -53,6 +59,12 @@ def url_password(url: str) -> str | None:
     return urlsplit(url).password or None
 
 
+def secrets_of(url: str) -> tuple[str, ...]:
+    """The URL's password and the secrets in the environment, for redact_text."""
+    candidates = [url_password(url), *(os.environ.get(name) for name in SECRET_ENV_VARS)]
+    return tuple(filter(None, candidates))
+
+
 def sqlalchemy_url(url: str) -> str:
     """postgres:// and postgresql:// URLs as SQLAlchemy URLs for the psycopg 3 driver."""
     scheme, sep, rest = url.partition("://")
@@ -82,9 +94,16 @@ def create_readonly_engine(
         dbapi_connection.autocommit = True
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET default_transaction_read_only = on")
-            cursor.execute(f"SET statement_timeout = {timeout_ms:d}")
+            cursor.execute("SELECT set_config('statement_timeout', %s, false)", (str(timeout_ms),))
             cursor.execute("SET TIME ZONE 'UTC'")
         dbapi_connection.autocommit = autocommit
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _name_failed_query(context):
+        if context.statement is not None:
+            raise DatabaseError(
+                describe_query_error(context.original_exception, context.statement, url, timeout_ms)
+            )
 
     return engine
 
@@ -106,5 +125,18 @@ def describe_db_error(exc: BaseException, url: str) -> str:
     """One line naming the cause, with every password removed."""
     original = getattr(exc, "orig", None) or exc
     message = " ".join(str(original).split())
-    secrets = tuple(filter(None, [url_password(url), os.environ.get("PGPASSWORD")]))
-    return f"database {redact_url(url)}: {redact_text(message, secrets)}"
+    return f"database {redact_url(url)}: {redact_text(message, secrets_of(url))}"
+
+
+def describe_query_error(exc: BaseException, statement: str, url: str, timeout_ms: int) -> str:
+    """One line naming the failed query and why: on call the query is what to look at first."""
+    match = _QUERY_NAME.search(statement)
+    query = f"query {match[1]}" if match else f"statement {' '.join(statement.split())[:60]!r}"
+    message = redact_text(" ".join(str(exc).split()), secrets_of(url))
+    if "statement timeout" in message:
+        limit = format_duration(timedelta(milliseconds=timeout_ms))
+        return (
+            f"{query} exceeded statement_timeout {limit} and was cancelled "
+            f"(raise it with --set statement_timeout=...): {message}"
+        )
+    return f"{query} failed on {redact_url(url)}: {message}"

@@ -9,6 +9,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from .db import QUERY_NAME_PREFIX
 from .stats import Proportion, wilson_interval
 
 # Outcomes that are still in flight while younger than the grace period.
@@ -33,9 +34,9 @@ class Window:
 
 @cache
 def load_query(name: str) -> sa.TextClause:
-    """queries/<name>.sql as a statement with bound parameters."""
+    """queries/<name>.sql as a statement with bound parameters, its first line naming it."""
     text = resources.files("rollout_gates").joinpath("queries", f"{name}.sql").read_text()
-    return sa.text(text)
+    return sa.text(f"{QUERY_NAME_PREFIX}{name}\n{text}")
 
 
 def fetch_frame(connection: Connection, name: str, **binds) -> pd.DataFrame:

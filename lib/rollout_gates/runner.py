@@ -76,7 +76,7 @@ def _run_locked(
 ) -> GateResult:
     module = gate_module(gate_id)
     notebook_path = run_dir / f"{gate_id}.ipynb"
-    secrets = tuple(filter(None, [db.url_password(db_url), os.environ.get("PGPASSWORD"), *secrets]))
+    secrets = tuple(filter(None, [*db.secrets_of(db_url), *secrets]))
     interrupted = False
     try:
         error = execute(
@@ -159,7 +159,7 @@ def run_replay(
         progress=False,
         execution_timeout=execution_timeout,
     )
-    secrets = tuple(filter(None, [db.url_password(db_url), os.environ.get("PGPASSWORD")]))
+    secrets = db.secrets_of(db_url)
     if notebook_path.exists():
         render_html(notebook_path, run_dir / f"replay-{gate_id}.html")
     for leaked in scrub_secrets(run_dir, secrets):
