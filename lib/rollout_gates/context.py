@@ -164,6 +164,11 @@ def open_gate(
             f"database {facts.database!r} has no observability_events table: is "
             f"{db.redact_url(url)} the application's database?"
         )
+    if facts.column_problems:
+        raise DatabaseError(
+            f"database {facts.database!r}: observability_events.{facts.column_problems}; "
+            "the gates need the application's migration (spec/telemetry.md)"
+        )
     if requested_as_of is not None and requested_as_of > facts.server_now:
         raise UsageError(
             f"--as-of {requested_as_of:%Y-%m-%dT%H:%M:%SZ} is after the database clock "
