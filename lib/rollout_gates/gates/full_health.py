@@ -17,6 +17,7 @@ from ..metrics import (
     fetch_traffic,
     summarize_outcomes,
 )
+from ..quality import TelemetryQuality, assess_telemetry_quality, fetch_telemetry_quality
 from ..rules import (
     assess_circuit_opens,
     assess_flags_vs_telemetry,
@@ -55,6 +56,7 @@ class FullHealthMetrics:
     circuit_opens: int
     traffic: Traffic
     flags: FlagDisagreement | None = None  # None: no flag ledger to compare with
+    quality: TelemetryQuality = TelemetryQuality()
 
 
 def collect(
@@ -84,6 +86,7 @@ def collect(
         flags=None
         if off is None
         else fetch_active_starts_while_off(connection, taxonomy, window, off),
+        quality=fetch_telemetry_quality(connection, taxonomy, window),
     )
     return metrics, {"outcomes": outcomes, "errors": errors}
 
@@ -121,6 +124,7 @@ def evaluate(metrics: FullHealthMetrics, params: FullHealthParams) -> list[Check
         ),
         assess_v3_traffic(metrics.traffic),
         assess_telemetry_coverage(metrics.traffic),
+        assess_telemetry_quality(metrics.quality),
     ]
     if metrics.flags is not None:
         checks.append(assess_flags_vs_telemetry(metrics.flags))
