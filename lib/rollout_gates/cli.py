@@ -45,6 +45,11 @@ def reports_errors(command):
     return wrapper
 
 
+def forbid_world_write() -> None:
+    """Evidence, ledgers and reports never get world-write permission, whatever the umask."""
+    os.umask(os.umask(0) | 0o002)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="rollout-gates")
 def main():
@@ -56,6 +61,7 @@ def main():
 
     Exit codes: 0 PASS, 1 FAIL, 2 usage error, 3 INCONCLUSIVE, 4 ERROR.
     """
+    forbid_world_write()
 
 
 @main.command("gates")
@@ -132,16 +138,19 @@ def gate_run_options(command):
     ":00 or :30), the time a scheduled run was meant for, however late it starts.",
 )
 @click.option("--progress/--no-progress", default=None, help="Show papermill's progress bar.")
+@click.option("--verbose", is_flag=True, help="On ERROR, also print the traceback to stderr.")
 @reports_errors
 def run_command(
     gate, env, db_url, settings, output_dir, timeout, lock_wait, notify_webhook, as_of, align,
-    progress,
+    progress, verbose,
 ):  # fmt: skip
     """Run GATE (or `all` of the environment's gates) and record its verdict.
 
     The database URL is never written to the evidence: it reaches the notebook
     through the environment, and any URL shown has its password replaced by ***.
     """
+    from .context import parse_as_of
+    from .evidence import recorded_traceback
     from .gates import gate_ids, gate_spec
     from .runner import check_request, run_gate
 
@@ -150,6 +159,9 @@ def run_command(
     if align:
         as_of = aligned_now(align).isoformat()
     url = db.resolve_db_url(db_url)
+    as_of_note = parse_as_of(as_of)[1]
+    if as_of_note:
+        click.echo(as_of_note, err=True)
     overrides = config.parse_overrides(settings)
     selected = [g for g in gate_ids() if gate_spec(g).env == env] if gate == "all" else [gate]
     if not selected:
@@ -175,6 +187,8 @@ def run_command(
             )
             result = notify(result, notify_webhook)
             echo_result(result)
+            if verbose and result.status is Status.ERROR:
+                click.echo(recorded_traceback(Path(result.run_dir), gate_id), err=True)
             results.append(result)
     sys.exit(exit_code_of(results))
 

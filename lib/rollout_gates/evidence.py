@@ -1,8 +1,10 @@
 """Recorded verdicts under the evidence root: outputs/<env>/<gate>/<UTC time>/verdict.json."""
 
+import re
 from datetime import datetime
 from pathlib import Path
 
+import nbformat
 from pydantic import ValidationError
 
 from .errors import RolloutGatesError
@@ -37,3 +39,21 @@ def latest_verdict(
         if r.as_of is not None and (at_or_before is None or r.as_of <= at_or_before)
     ]
     return candidates[-1] if candidates else None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def recorded_traceback(run_dir: Path, gate: str) -> str:
+    """The traceback the executed notebook recorded, without colours (for --verbose)."""
+    path = run_dir / f"{gate}.ipynb"
+    notebook = nbformat.read(path, as_version=4) if path.exists() else nbformat.v4.new_notebook()
+    tracebacks = [
+        "\n".join(output.get("traceback", []))
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    ]
+    if not tracebacks:
+        return f"no traceback in {path}: the failure was outside the notebook's cells"
+    return _ANSI.sub("", "\n".join(tracebacks))

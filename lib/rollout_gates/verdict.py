@@ -119,6 +119,8 @@ def write_verdict(result: GateResult, path: Path) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(payload + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())  # the rename then never points at unwritten data
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
