@@ -56,7 +56,29 @@ def test_malformed_yaml_names_file_and_line(tmp_path, monkeypatch):
     defaults = tmp_path / "params" / "defaults.yaml"
     defaults.write_text("common:\n  outcome_grace: 15m\n  bad: [unclosed\n")
     monkeypatch.setenv("ROLLOUT_PARAMS_DIR", str(tmp_path / "params"))
-    with pytest.raises(UsageError, match=r"defaults\.yaml:\d+"):
+    with pytest.raises(UsageError, match=r"defaults\.yaml:3 \(key 'bad'\): expected ',' or ']'"):
+        full_health()
+
+
+def test_malformed_scenario_names_file_line_and_key(tmp_path):
+    from rollout_gates.simulate import load_scenario
+
+    path = tmp_path / "broken.yaml"
+    path.write_text("description: a story\nseed: [7\nproduction: {}\n")
+    with pytest.raises(UsageError, match=rf"{path}:2 \(key 'seed'\)"):
+        load_scenario(str(path))
+
+
+def test_invalid_value_in_a_params_file_names_file_line_and_key(tmp_path, monkeypatch):
+    shutil.copytree(paths.params_dir(), tmp_path / "params")
+    defaults = tmp_path / "params" / "defaults.yaml"
+    lines = defaults.read_text().splitlines()
+    section = next(i for i, line in enumerate(lines) if line.startswith("  full-health:"))
+    at = next(i for i in range(section, len(lines)) if lines[i].startswith("    window:"))
+    lines[at] = "    window: soon"
+    defaults.write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("ROLLOUT_PARAMS_DIR", str(tmp_path / "params"))
+    with pytest.raises(UsageError, match=rf"window: .* \(got 'soon' from {defaults}:{at + 1}\)"):
         full_health()
 
 

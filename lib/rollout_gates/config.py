@@ -108,15 +108,47 @@ def read_yaml(path: Path) -> dict:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise UsageError(f"malformed YAML in {where}: {problem}") from None
+        raise UsageError(f"malformed YAML in {yaml_error_place(path, text, exc)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise UsageError(f"{path} must hold a mapping of keys to values")
     return data
+
+
+_KEY_AT_LINE_START = re.compile(r"^\s*(?:-\s+)?([^\s:#][^:#]*?)\s*:(?:\s|$)")
+
+
+def yaml_error_place(path: Path, text: str, exc: yaml.YAMLError) -> str:
+    """'file:line (key 'k'): problem', the key being the one whose value could not be read.
+
+    The construct that failed (a list left open, say) starts at the context mark, where
+    its key is; without one, the problem mark's line is the place.
+    """
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    lines = text.splitlines()
+    for mark in (getattr(exc, "context_mark", None), getattr(exc, "problem_mark", None)):
+        if mark is None or mark.line >= len(lines):
+            continue
+        key = _KEY_AT_LINE_START.match(lines[mark.line])
+        if key:
+            return f"{path}:{mark.line + 1} (key {key[1]!r}): {problem}"
+    mark = getattr(exc, "problem_mark", None)
+    return f"{path}:{mark.line + 1}: {problem}" if mark else f"{path}: {problem}"
+
+
+def key_line(path: Path, keys: tuple[str, ...]) -> int | None:
+    """The line of a nested key in a YAML file that read_yaml has already parsed."""
+    node = yaml.compose(path.read_text())
+    line = None
+    for key in keys:
+        if not isinstance(node, yaml.MappingNode):
+            return None
+        pairs = [(k, v) for k, v in node.value if k.value == key]
+        if not pairs:
+            return None
+        line, node = pairs[0][0].start_mark.line + 1, pairs[0][1]
+    return line
 
 
 def load_taxonomy() -> dict:
@@ -150,19 +182,21 @@ def load_params(
     defaults = read_yaml(defaults_path)
     env_file = read_yaml(env_path).get("overrides") or {}
     layers = [
-        (defaults_path, defaults.get("common") or {}),
-        (defaults_path, (defaults.get("gates") or {}).get(gate) or {}),
-        (env_path, env_file.get("common") or {}),
-        (env_path, (env_file.get("gates") or {}).get(gate) or {}),
+        (defaults_path, ("common",), defaults.get("common") or {}),
+        (defaults_path, ("gates", gate), (defaults.get("gates") or {}).get(gate) or {}),
+        (env_path, ("overrides", "common"), env_file.get("common") or {}),
+        (env_path, ("overrides", "gates", gate), (env_file.get("gates") or {}).get(gate) or {}),
     ]
     merged: dict[str, Any] = {}
+    origin: dict[str, str] = {}  # where each value came from, for error messages
     known = known_keys(model)
-    for source, layer in layers:
+    for source, section, layer in layers:
         for key in layer:
             if key not in known:
                 raise UsageError(
                     f"{source}: unknown parameter {key!r} for gate {gate}{_suggest(key, known)}"
                 )
+            origin[key] = f"{source}:{key_line(source, (*section, key))}"
         merged.update(layer)
     for key in overrides or {}:
         if key not in known:
@@ -170,6 +204,7 @@ def load_params(
                 f"--set: unknown parameter {key!r} for gate {gate}{_suggest(key, known)}"
             )
     for key, value in nest(dict(overrides or {})).items():
+        origin[key] = "--set"
         if isinstance(value, dict):
             merged[key] = {**(merged.get(key) or {}), **value}
         else:
@@ -177,12 +212,16 @@ def load_params(
     try:
         return model.model_validate(merged)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'params'}: {err['msg']}"
-            f" (got {err.get('input')!r})"
-            for err in exc.errors()
-        )
+        problems = "; ".join(describe_invalid(err, origin) for err in exc.errors())
         raise UsageError(f"invalid parameters for gate {gate}: {problems}") from None
+
+
+def describe_invalid(err: dict, origin: dict[str, str]) -> str:
+    """'key: problem (got value from file:line)', the origin being a params file or --set."""
+    loc = err["loc"]
+    key = ".".join(str(part) for part in loc) or "params"
+    where = f" from {origin[loc[0]]}" if loc and loc[0] in origin else ""
+    return f"{key}: {err['msg']} (got {err.get('input')!r}{where})"
 
 
 def _suggest(word: str, choices) -> str:
