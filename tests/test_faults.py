@@ -26,9 +26,8 @@ from rollout_gates import admin, db
 from rollout_gates.cli import main
 from rollout_gates.context import open_gate
 from rollout_gates.errors import DatabaseError, UsageError
+from rollout_gates.lock import gate_lock, lock_path
 from rollout_gates.verdict import GateResult, Status, read_verdict, write_verdict
-
-WEBHOOK = f"https://hooks.example.com/services/T0/B0/{uuid.uuid4().hex}"
 
 
 def with_login(url: str, user: str, password: str) -> str:
@@ -256,7 +255,7 @@ def process_tree(root: int) -> dict[int, str]:
 Strike = Callable[[int, dict[int, str], subprocess.Popen], None]
 
 
-def run_blocked(reader, output_dir: Path, strike: Strike, *args: str) -> BlockedRun:
+def run_blocked(reader, webhook, output_dir: Path, strike: Strike, *args: str) -> BlockedRun:
     """Run full-health while a second session holds observability_events locked.
 
     Once the gate's session waits on the lock, `strike(backend_pid, processes, runner)`
@@ -275,7 +274,7 @@ def run_blocked(reader, output_dir: Path, strike: Strike, *args: str) -> Blocked
              "--output-dir", str(output_dir), *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "ROLLOUT_DB_URL": url, "PGPASSWORD": password,
-                 "ROLLOUT_NOTIFY_WEBHOOK": WEBHOOK},
+                 "ROLLOUT_NOTIFY_WEBHOOK": webhook.url},
             preexec_fn=lambda: os.umask(0),
         )  # fmt: skip
         deadline = time.monotonic() + 90
@@ -312,8 +311,12 @@ def kernel_pid(processes: dict[int, str]) -> int:
     return pid
 
 
-def assert_error_with_partial_evidence(run: BlockedRun, reader) -> None:
-    """ERROR, exit 4, the partial notebook and HTML kept, no secret, nothing world-writable."""
+def assert_error_with_partial_evidence(run: BlockedRun, reader, webhook) -> None:
+    """ERROR, exit 4, partial notebook and HTML kept, no secret, nothing world-writable.
+
+    The gate's run lock is released, and the webhook (from ROLLOUT_NOTIFY_WEBHOOK) is
+    told of the ERROR, without the password.
+    """
     _, password = reader
     completed = run.completed
     assert completed.returncode == 4, completed.stdout + completed.stderr
@@ -326,25 +329,30 @@ def assert_error_with_partial_evidence(run: BlockedRun, reader) -> None:
     # The gate's first session query had started: the kernel's command line was in `ps`.
     kernel_pid(run.processes)
     for line in run.processes.values():
-        assert password not in line and WEBHOOK not in line, line
-    for secret in (password, WEBHOOK):
+        assert password not in line and webhook.url not in line, line
+    [message] = webhook.messages
+    assert "(ERROR)" in message["text"] and password not in json.dumps(message)
+    for secret in (password, webhook.url):
         assert secret not in completed.stdout + completed.stderr
         for path in run.run_dir.rglob("*"):
             assert path.is_dir() or secret.encode() not in path.read_bytes(), path
     for path in [run.run_dir, *run.run_dir.rglob("*")]:
         assert not path.stat().st_mode & 0o002, f"{path} is world-writable"
     assert "removed a secret" not in completed.stderr
+    # The run lock of the gate is free again: taking it does not wait.
+    with gate_lock(lock_path(run.run_dir.parents[2], "production", "full-health"), 0, "test"):
+        pass
 
 
 @pytest.mark.db
 @pytest.mark.slow
-def test_connection_lost_mid_run_is_error_with_one_line_and_no_traceback(reader, tmp_path):
+def test_connection_lost_mid_run_is_error_with_one_line_and_no_traceback(reader, webhook, tmp_path):
     def terminate(backend, _processes, _runner):
         with psycopg.connect(with_login(reader[0], "postgres", ""), autocommit=True) as admin_conn:
             admin_conn.execute("SELECT pg_terminate_backend(%s)", (backend,))
 
-    run = run_blocked(reader, tmp_path, terminate)
-    assert_error_with_partial_evidence(run, reader)
+    run = run_blocked(reader, webhook, tmp_path, terminate)
+    assert_error_with_partial_evidence(run, reader, webhook)
     assert run.verdict.error.startswith(f"DatabaseError: query {run.query} failed on ")
     assert "terminating connection due to administrator command" in run.verdict.error
     out = run.completed.stdout
@@ -355,12 +363,13 @@ def test_connection_lost_mid_run_is_error_with_one_line_and_no_traceback(reader,
 
 @pytest.mark.db
 @pytest.mark.slow
-def test_statement_timeout_is_error_naming_the_query_and_the_timeout(reader, tmp_path):
+def test_statement_timeout_is_error_naming_the_query_and_the_timeout(reader, webhook, tmp_path):
     # The lock is held until the runner has exited: only the 1 s timeout can end the wait.
     run = run_blocked(
-        reader, tmp_path, wait_for_runner_to_exit, "--set", "statement_timeout=1s", "--verbose"
-    )
-    assert_error_with_partial_evidence(run, reader)
+        reader, webhook, tmp_path, wait_for_runner_to_exit,
+        "--set", "statement_timeout=1s", "--verbose",
+    )  # fmt: skip
+    assert_error_with_partial_evidence(run, reader, webhook)
     assert run.verdict.error.startswith(
         f"DatabaseError: query {run.query} exceeded statement_timeout 1s"
     )
@@ -372,18 +381,20 @@ def test_statement_timeout_is_error_naming_the_query_and_the_timeout(reader, tmp
 
 @pytest.mark.db
 @pytest.mark.slow
-def test_kernel_death_is_error_with_the_partial_notebook(reader, tmp_path):
+def test_kernel_death_is_error_with_the_partial_notebook(reader, webhook, tmp_path):
     def kill_kernel(_backend, processes, _runner):
         os.kill(kernel_pid(processes), signal.SIGKILL)
 
-    run = run_blocked(reader, tmp_path, kill_kernel)
-    assert_error_with_partial_evidence(run, reader)
+    run = run_blocked(reader, webhook, tmp_path, kill_kernel)
+    assert_error_with_partial_evidence(run, reader, webhook)
     assert run.verdict.error.startswith("DeadKernelError")
 
 
 @pytest.mark.db
 @pytest.mark.slow
-def test_cell_exceeding_the_execution_timeout_is_error_with_the_partial_notebook(reader, tmp_path):
-    run = run_blocked(reader, tmp_path, wait_for_runner_to_exit, "--timeout", "3")
-    assert_error_with_partial_evidence(run, reader)
+def test_cell_exceeding_the_execution_timeout_is_error_with_the_partial_notebook(
+    reader, webhook, tmp_path
+):
+    run = run_blocked(reader, webhook, tmp_path, wait_for_runner_to_exit, "--timeout", "3")
+    assert_error_with_partial_evidence(run, reader, webhook)
     assert "timed out" in run.verdict.error and "3 seconds" in run.verdict.error
