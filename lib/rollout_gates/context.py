@@ -159,21 +159,11 @@ def open_gate(
         facts = connection.execute(load_query("database_facts")).one()
     except sa.exc.SQLAlchemyError as exc:
         raise DatabaseError(db.describe_db_error(exc, url)) from None
-    if not facts.has_events_table:
-        raise DatabaseError(
-            f"database {facts.database!r} has no observability_events table: is "
-            f"{db.redact_url(url)} the application's database?"
-        )
-    if facts.column_problems:
-        raise DatabaseError(
-            f"database {facts.database!r}: observability_events.{facts.column_problems}; "
-            "the gates need the application's migration (spec/telemetry.md)"
-        )
-    if requested_as_of is not None and requested_as_of > facts.server_now:
-        raise UsageError(
-            f"--as-of {requested_as_of:%Y-%m-%dT%H:%M:%SZ} is after the database clock "
-            f"({facts.server_now:%Y-%m-%dT%H:%M:%SZ}): a window in the future has no data"
-        )
+    try:
+        check_database(facts, requested_as_of, url)
+    except RolloutGatesError:
+        connection.close()  # not left to the garbage collector
+        raise
     scenario = None
     if facts.has_simulation_marker:
         marker = connection.execute(load_query("simulation_marker")).first()
@@ -200,6 +190,25 @@ def open_gate(
         if evidence_dir
         else (demo_evidence_root(scenario) if fallback_note else None),
     )
+
+
+def check_database(facts, requested_as_of: datetime | None, url: str) -> None:
+    """Refuse a database the gates cannot judge, or an as-of after its clock."""
+    if not facts.has_events_table:
+        raise DatabaseError(
+            f"database {facts.database!r} has no observability_events table: is "
+            f"{db.redact_url(url)} the application's database?"
+        )
+    if facts.column_problems:
+        raise DatabaseError(
+            f"database {facts.database!r}: observability_events.{facts.column_problems}; "
+            "the gates need the application's migration (spec/telemetry.md)"
+        )
+    if requested_as_of is not None and requested_as_of > facts.server_now:
+        raise UsageError(
+            f"--as-of {requested_as_of:%Y-%m-%dT%H:%M:%SZ} is after the database clock "
+            f"({facts.server_now:%Y-%m-%dT%H:%M:%SZ}): a window in the future has no data"
+        )
 
 
 def database_url_for(env: str) -> tuple[str, str]:
