@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import nbformat
-
 from . import __version__, config, db, paths
 from .context import parse_as_of
 from .display import verdict_markdown
@@ -18,6 +16,11 @@ from .verdict import GateResult, Status, read_verdict, write_verdict
 
 KERNEL_NAME = "rollout-gates"
 TEXT_SUFFIXES = {".ipynb", ".html", ".json", ".csv", ".md", ".txt", ".log"}
+
+# jsonschema (under nbformat and papermill, imported lazily below) compiles rfc3987_syntax's IRI
+# grammar with lark when imported: about 1.7 s of every run. The notebook schema checks no IRI
+# format, so jsonschema is told that package is absent; a process that has it loaded keeps it.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def run_gate(
@@ -165,13 +168,28 @@ def execute(
 
 
 def _private_kernel_manager():
+    import uuid
+
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum
+    from jupyter_core.paths import jupyter_runtime_dir
+    from jupyter_core.utils import ensure_dir_exists
+    from traitlets import CaselessStrEnum, default
 
     class PrivateKernelManager(AsyncKernelManager):
         """Talk to the kernel over IPC sockets, not a TCP port other local users could reach."""
 
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _unique_socket_path(self) -> str:
+            """Sockets in the user's private runtime folder, named for this kernel alone.
+
+            jupyter_client's default, kernel-ipc-N in the working folder, is picked by testing
+            which N is free: gates run in parallel (`run all --jobs`) could pick the same one.
+            """
+            folder = jupyter_runtime_dir()
+            ensure_dir_exists(folder, mode=0o700)
+            return os.path.join(folder, f"rollout-gates-{uuid.uuid4().hex[:16]}-ipc")
 
     return PrivateKernelManager
 
@@ -194,6 +212,8 @@ def ensure_kernel() -> None:
 
 def annotate_notebook(path: Path, result: GateResult) -> None:
     """Put the verdict in the notebook's metadata and as a banner cell at its top."""
+    import nbformat
+
     notebook = nbformat.read(path, as_version=4) if path.exists() else nbformat.v4.new_notebook()
     banner = nbformat.v4.new_markdown_cell(verdict_markdown(result))
     banner.metadata["tags"] = ["rollout-gates-verdict"]
@@ -204,6 +224,7 @@ def annotate_notebook(path: Path, result: GateResult) -> None:
 
 def render_html(notebook_path: Path, html_path: Path) -> None:
     """The executed notebook as HTML without code cells, for incident reports."""
+    import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
