@@ -84,14 +84,21 @@ def list_gates():
 )
 @click.option("--timeout", default=600, show_default=True, help="Seconds a notebook cell may run.")
 @click.option("--progress/--no-progress", default=None, help="Show papermill's progress bar.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="`run all`: how many gates run at the same time (default: the number of cores).",
+)
 @reports_errors
-def run_command(gate, env, db_url, as_of, settings, output_dir, timeout, progress):
+def run_command(gate, env, db_url, as_of, settings, output_dir, timeout, progress, jobs):
     """Run GATE (or `all` of the environment's gates) and record its verdict.
 
     The database URL is never written to the evidence: it reaches the notebook
     through the environment, and any URL shown has its password replaced by ***.
     """
     from .gates import gate_ids, gate_spec
+    from .parallel import run_gates
     from .runner import check_request, run_gate
 
     url = db.resolve_db_url(db_url)
@@ -101,22 +108,28 @@ def run_command(gate, env, db_url, as_of, settings, output_dir, timeout, progres
         raise RolloutGatesError(f"no gate belongs to the {env} environment yet")
     for gate_id in selected:
         check_request(gate_id, env, db_url=url, as_of=as_of, overrides=overrides)
-    show_progress = sys.stderr.isatty() if progress is None else progress
-    results = []
-    for gate_id in selected:
-        click.echo(f"running {gate_id} on {env} against {db.redact_url(url)} ...", err=True)
-        result = run_gate(
-            gate_id,
-            env,
+    jobs = jobs or os.cpu_count() or 1
+    # Progress bars of gates running side by side would garble each other.
+    show_progress = (sys.stderr.isatty() if progress is None else progress) and jobs == 1
+    results = run_gates(
+        selected,
+        functools.partial(
+            run_gate,
+            env=env,
             db_url=url,
             as_of=as_of,
             overrides=overrides,
             output_root=output_dir,
             progress=show_progress,
             execution_timeout=timeout,
-        )
-        echo_result(result)
-        results.append(result)
+        ),
+        jobs=jobs,
+        after={gate_id: gate_spec(gate_id).after for gate_id in selected},
+        announce=lambda gate_id: click.echo(
+            f"running {gate_id} on {env} against {db.redact_url(url)} ...", err=True
+        ),
+        report=echo_result,
+    )
     sys.exit(exit_code_of(results))
 
 
