@@ -159,6 +159,9 @@ def execute(
                 cwd=str(target.parent),
                 execution_timeout=execution_timeout,
                 kernel_manager_class=PrivateKernelManager,
+                # The verdict is on disk once the last cell ran: a graceful shutdown only
+                # waits (about 1 s) for the kernel's atexit hooks.
+                shutdown_kernel="immediate",
             )
         except PapermillExecutionError as exc:
             return f"{exc.ename}: {' '.join(str(exc.evalue).split())}"
