@@ -154,6 +154,27 @@ def echo_result(result: GateResult) -> None:
         click.echo(f"  evidence: {result.run_dir}")
 
 
+@main.command("doctor")
+@ENV_OPTION
+@click.option("--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL).")
+@reports_errors
+def doctor_command(env, db_url):
+    """Check that the gates can run against the database, and fast.
+
+    Connects read-only, as the gates do, and checks the server version, that the session is
+    read-only and may read observability_events, the table's columns and types, its indexes,
+    the planner's row estimate and the events per day of the last week. Prints the CREATE INDEX
+    CONCURRENTLY statements that would help, for a DBA to run: doctor runs none of them.
+
+    Exit codes: 0 every essential check passed (warnings allowed), 2 usage error, 4 one failed.
+    """
+    from .doctor import diagnose, report_lines
+
+    diagnosis = diagnose(db.resolve_db_url(db_url))
+    click.echo("\n".join(report_lines(diagnosis, env)))
+    sys.exit(EXIT_ERROR if diagnosis.failed else 0)
+
+
 @main.command("simulate")
 @click.option("--scenario", required=True, help="Scenario name in params/scenarios/.")
 @click.option(
