@@ -24,8 +24,8 @@ def run_gates(
     """run_one(gate_id) for every gate, at most `jobs` at once; the results in gate order.
 
     `after[gate]` names the gates that must finish before it starts (others are ignored).
-    `announce(gate_id)` is called as a run starts, and `report(result)` in this process as it
-    ends, so that one gate's lines stay together. With jobs > 1, `run_one` must be picklable.
+    `announce(gate_id)` is called as a run is handed to a worker, and `report(result)` in this
+    process as it ends, so that one gate's lines stay together. With jobs > 1, `run_one` must be picklable.
     """
     if jobs <= 1 or len(gate_ids) <= 1:
         results = []
