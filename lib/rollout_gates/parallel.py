@@ -25,7 +25,8 @@ def run_gates(
 
     `after[gate]` names the gates that must finish before it starts (others are ignored).
     `announce(gate_id)` is called as a run is handed to a worker, and `report(result)` in this
-    process as it ends, so that one gate's lines stay together. With jobs > 1, `run_one` must be picklable.
+    process as it ends, so that one gate's lines stay together. With jobs > 1, `run_one` must
+    be picklable.
     """
     if jobs <= 1 or len(gate_ids) <= 1:
         results = []

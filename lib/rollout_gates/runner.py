@@ -4,6 +4,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def run_gate(
     run_dir = make_run_dir((output_root or paths.outputs_dir()).resolve(), env, gate_id)
     notebook_path = run_dir / f"{gate_id}.ipynb"
     secrets = tuple(filter(None, [db.url_password(db_url), os.environ.get("PGPASSWORD")]))
-
+    exporter = start_html_exporter()
     error = execute(
         paths.notebooks_dir() / f"{gate_id}.ipynb",
         notebook_path,
@@ -78,7 +79,7 @@ def run_gate(
         )
         write_verdict(result, verdict_path)
     annotate_notebook(notebook_path, result)
-    render_html(notebook_path, run_dir / f"{gate_id}.html")
+    render_html(notebook_path, run_dir / f"{gate_id}.html", exporter.result())
     for leaked in scrub_secrets(run_dir, secrets):
         print(f"warning: removed a secret from {leaked} (please report this)", file=sys.stderr)
     return result
@@ -225,14 +226,34 @@ def annotate_notebook(path: Path, result: GateResult) -> None:
     nbformat.write(notebook, path)
 
 
-def render_html(notebook_path: Path, html_path: Path) -> None:
-    """The executed notebook as HTML without code cells, for incident reports."""
+def start_html_exporter() -> Future:
+    """Import nbconvert and compile its templates in a thread while the kernel runs.
+
+    The first export of a process spends about 1 s on that; the runner only waits meanwhile.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="html-exporter")
+    future = pool.submit(warm_html_exporter)
+    pool.shutdown(wait=False)
+    return future
+
+
+def warm_html_exporter():
+    """An HTML exporter that has exported once, so its templates are compiled."""
     import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
+    exporter.from_notebook_node(nbformat.v4.new_notebook())
+    return exporter
+
+
+def render_html(notebook_path: Path, html_path: Path, exporter=None) -> None:
+    """The executed notebook as HTML without code cells, for incident reports."""
+    import nbformat
+
+    exporter = exporter or warm_html_exporter()
     body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
     html_path.write_text(body)
 
