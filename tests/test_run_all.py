@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rollout_gates.gates import gate_ids, gate_spec
-from rollout_gates.parallel import ready_gates
+from rollout_gates.parallel import count_waiting_on, ready_gates
 
 # DESIGN.md: worst wins, FAIL > ERROR > INCONCLUSIVE > PASS; exit 0 PASS, 1 FAIL, 3, 4.
 SEVERITY = {"PASS": 0, "INCONCLUSIVE": 1, "ERROR": 2, "FAIL": 3}
@@ -58,3 +58,9 @@ def test_a_gate_waits_for_the_gates_whose_verdicts_it_reads():
     assert ready_gates(["cleanup"], after, {"shadow": None, "success": None}, selected) == [
         "cleanup"
     ]
+
+
+def test_gates_that_others_wait_for_are_counted_for_going_first():
+    after = {"preflight": ("prerequisites", "shadow"), "cleanup": ("success",)}
+    gates = ["shadow", "preflight", "full-health", "success", "cleanup"]
+    assert [count_waiting_on(g, gates, after) for g in gates] == [1, 0, 0, 1, 0]
