@@ -24,18 +24,21 @@ demo: $(INSTALLED)  ## simulate rollouts on the embedded Postgres, run the gates
 	$(BIN)/rollout-gates demo
 
 test: $(INSTALLED)  ## lint, then the test suite against the embedded Postgres
-	$(BIN)/ruff check lib tests
-	$(BIN)/ruff format --check lib tests
+	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/ruff format --check lib tests benchmarks
 	$(BIN)/pytest
 
 test-db: $(INSTALLED)  ## the database tests against the Postgres 15 service (CI)
 	ROLLOUT_TEST_DB_URL=$(CI_DB_URL) $(BIN)/pytest -m db
 
+bench: $(INSTALLED)  ## gate cost at 100k, 1M and 10M events vs psql -f (not in `make test`; ~40 min)
+	cd benchmarks && ../$(BIN)/python bench.py
+
 lint: $(INSTALLED)  ## ruff
-	$(BIN)/ruff check lib tests
+	$(BIN)/ruff check lib tests benchmarks
 
 format: $(INSTALLED)  ## ruff format
-	$(BIN)/ruff format lib tests
+	$(BIN)/ruff format lib tests benchmarks
 
 clean:  ## remove the virtual environment and the evidence
 	rm -rf $(VENV) outputs/*/ lib/*.egg-info

@@ -139,10 +139,16 @@ def gate_run_options(command):
 )
 @click.option("--progress/--no-progress", default=None, help="Show papermill's progress bar.")
 @click.option("--verbose", is_flag=True, help="On ERROR, also print the traceback to stderr.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="`run all`: how many gates run at the same time (default: the number of cores).",
+)
 @reports_errors
 def run_command(
     gate, env, db_url, settings, output_dir, timeout, lock_wait, notify_webhook, as_of, align,
-    progress, verbose,
+    progress, verbose, jobs,
 ):  # fmt: skip
     """Run GATE (or `all` of the environment's gates) and record its verdict.
 
@@ -152,6 +158,7 @@ def run_command(
     from .context import parse_as_of
     from .evidence import recorded_traceback
     from .gates import gate_ids, gate_spec
+    from .parallel import run_gates
     from .runner import check_request, run_gate
 
     if align and as_of:
@@ -168,14 +175,24 @@ def run_command(
         raise RolloutGatesError(f"no gate belongs to the {env} environment yet")
     for gate_id in selected:
         check_request(gate_id, env, db_url=url, as_of=as_of, overrides=overrides)
-    show_progress = sys.stderr.isatty() if progress is None else progress
-    results = []
-    with sigterm_as_interrupt():
-        for gate_id in selected:
-            click.echo(f"running {gate_id} on {env} against {db.redact_url(url)} ...", err=True)
-            result = run_gate(
-                gate_id,
-                env,
+    jobs = jobs or os.cpu_count() or 1
+    # Progress bars of gates running side by side would garble each other.
+    show_progress = (sys.stderr.isatty() if progress is None else progress) and jobs == 1
+    notified = []
+
+    def report(result: GateResult) -> None:
+        """In this process, as each gate ends: alert, then its lines together."""
+        notified.append(notify(result, notify_webhook))
+        echo_result(notified[-1])
+        if verbose and result.status is Status.ERROR:
+            click.echo(recorded_traceback(Path(result.run_dir), result.gate), err=True)
+
+    with sigterm_as_interrupt(), interrupts_as_error(env):
+        run_gates(
+            selected,
+            functools.partial(
+                run_gate,
+                env=env,
                 db_url=url,
                 as_of=as_of,
                 overrides=overrides,
@@ -184,13 +201,15 @@ def run_command(
                 execution_timeout=timeout,
                 lock_wait=lock_wait.total_seconds(),
                 secrets=(notify_webhook,) if notify_webhook else (),
-            )
-            result = notify(result, notify_webhook)
-            echo_result(result)
-            if verbose and result.status is Status.ERROR:
-                click.echo(recorded_traceback(Path(result.run_dir), gate_id), err=True)
-            results.append(result)
-    sys.exit(exit_code_of(results))
+            ),
+            jobs=jobs,
+            after={gate_id: gate_spec(gate_id).after for gate_id in selected},
+            announce=lambda gate_id: click.echo(
+                f"running {gate_id} on {env} against {db.redact_url(url)} ...", err=True
+            ),
+            report=report,
+        )
+    sys.exit(exit_code_of(notified))
 
 
 @main.command("watch")
@@ -397,6 +416,19 @@ def prune_command(env, keep_days, include_failures, dry_run, output_dir):
 
 
 @contextlib.contextmanager
+def interrupts_as_error(env: str):
+    """Ctrl-C or SIGTERM while gates run side by side: exit 4, never click's "Aborted!" (1,
+    which reads as FAIL). Runs already started finish and keep their evidence."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise RolloutGatesError(
+            f"interrupted (Ctrl-C or SIGTERM) during `run` on {env}; the runs already started "
+            "finished and wrote their evidence"
+        ) from None
+
+
+@contextlib.contextmanager
 def sigterm_as_interrupt():
     """Let SIGTERM stop work the way Ctrl-C does, once: the evidence of the run is still written."""
     received = []
@@ -455,6 +487,27 @@ def echo_result(result: GateResult) -> None:
         click.echo(f"  | {line}")
     if result.run_dir:
         click.echo(f"  evidence: {result.run_dir}")
+
+
+@main.command("doctor")
+@ENV_OPTION
+@click.option("--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL).")
+@reports_errors
+def doctor_command(env, db_url):
+    """Check that the gates can run against the database, and fast.
+
+    Connects read-only, as the gates do, and checks the server version, that the session is
+    read-only and may read observability_events, the table's columns and types, its indexes,
+    the planner's row estimate and the events per day of the last week. Prints the CREATE INDEX
+    CONCURRENTLY statements that would help, for a DBA to run: doctor runs none of them.
+
+    Exit codes: 0 every essential check passed (warnings allowed), 2 usage error, 4 one failed.
+    """
+    from .doctor import diagnose, report_lines
+
+    diagnosis = diagnose(db.resolve_db_url(db_url))
+    click.echo("\n".join(report_lines(diagnosis, env)))
+    sys.exit(EXIT_ERROR if diagnosis.failed else 0)
 
 
 @main.command("simulate")

@@ -1,5 +1,6 @@
 """What a gate notebook works with: parameters, a read-only session, the as-of, the run folder."""
 
+import io
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,12 +93,17 @@ class GateContext:
             frame.to_csv(folder / f"{name}.csv", index=False)
         return frame
 
-    def save_figure(self, figure, name: str):
+    def save_figure(self, figure, name: str) -> None:
+        """Render the figure once, as PNG: kept in figures/ and shown in the notebook."""
+        from IPython.display import Image, display
+
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
         if self.run_dir is not None:
             folder = self.run_dir / "figures"
             folder.mkdir(parents=True, exist_ok=True)
-            figure.savefig(folder / f"{name}.png", dpi=110, bbox_inches="tight")
-        return figure
+            (folder / f"{name}.png").write_bytes(buffer.getvalue())
+        display(Image(data=buffer.getvalue(), format="png"))
 
     def finish(self, checks: list[Check], advise=None) -> GateResult:
         """The gate's verdict from its checks, with the advice for its status; written to disk.

@@ -1,16 +1,23 @@
 """Trend figures: rates per bucket with their 95% intervals, and event counts per bucket."""
 
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import matplotlib.ticker as mticker
 import pandas as pd
+from matplotlib.figure import Figure
+
+
+def new_figure(width: float, height: float) -> tuple[Figure, object]:
+    """A figure and its axes without pyplot: the kernel skips importing pyplot and its backend,
+    and the inline backend does not render the figure a second time (save_figure shows it)."""
+    figure = Figure(figsize=(width, height))
+    return figure, figure.subplots()
 
 
 def plot_rate(
     rates: pd.DataFrame, rate: str, title: str, limits: list[tuple[float, str]], ylim=(0, 1.02)
 ):
     """Point estimate per bucket with its Wilson interval as error bars, and limit lines."""
-    figure, axis = plt.subplots(figsize=(9, 3.2))
+    figure, axis = new_figure(9, 3.2)
     known = rates.dropna(subset=[f"{rate}_rate"])
     centres = bucket_centres(rates).loc[known.index]
     if known.empty:
@@ -37,7 +44,7 @@ def plot_rate(
 
 def plot_counts(series: dict[str, pd.DataFrame], title: str):
     """Bars of event counts per bucket, one colour per event type."""
-    figure, axis = plt.subplots(figsize=(9, 2.8))
+    figure, axis = new_figure(9, 2.8)
     width = None
     for offset, (label, frame) in enumerate(series.items()):
         starts = pd.to_datetime(frame["bucket_start"])

@@ -6,18 +6,20 @@ normal day?" One notebook shows the whole timeline, so replaying 12 hours every
 """
 
 import dataclasses
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.colors import ListedColormap
+from matplotlib.patches import Patch
 
 from .context import GateContext
 from .errors import UsageError
 from .gates import gate_module
+from .plots import new_figure
 from .verdict import SEVERITY, Status, gate_status
 
 MAX_STEPS = 2000
@@ -101,7 +103,7 @@ def plot_timeline(frame: pd.DataFrame, title: str):
     times = pd.to_datetime(grid.columns)
     step = times[1] - times[0] if len(times) > 1 else pd.Timedelta("10min")
     edges = mdates.date2num(list(times - step / 2) + [times[-1] + step / 2])
-    figure, axis = plt.subplots(figsize=(10, 0.45 * len(checks) + 1.4))
+    figure, axis = new_figure(10, 0.45 * len(checks) + 1.4)
     axis.pcolormesh(
         edges,
         range(len(checks) + 1),
@@ -120,10 +122,16 @@ def plot_timeline(frame: pd.DataFrame, title: str):
     axis.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
     axis.set_xlabel("as of (UTC)")
     axis.set_title(title, loc="left")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=STATUS_COLOURS[s]) for s in order]
+    handles = [Patch(color=STATUS_COLOURS[s]) for s in order]
     axis.legend(handles, order, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
     figure.tight_layout()
     return figure
+
+
+def figure_png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 def write_evidence(run_dir: str, gate: GateContext, frame: pd.DataFrame, figure) -> dict:
@@ -134,7 +142,7 @@ def write_evidence(run_dir: str, gate: GateContext, frame: pd.DataFrame, figure)
     timeline = gate_timeline(frame)
     frame.to_csv(folder / "tables" / "checks.csv", index=False)
     timeline.to_csv(folder / "tables" / "timeline.csv", index=False)
-    figure.savefig(folder / "figures" / "timeline.png", dpi=110, bbox_inches="tight")
+    (folder / "figures" / "timeline.png").write_bytes(figure_png(figure))
     summary = {
         "gate": gate.spec.id,
         "env": gate.env,

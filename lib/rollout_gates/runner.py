@@ -5,10 +5,9 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-
-import nbformat
 
 from . import __version__, config, db, paths
 from .context import parse_as_of
@@ -29,6 +28,16 @@ class RunInterrupted(RolloutGatesError):
     def __init__(self, result: GateResult):
         super().__init__(f"{result.gate} on {result.env} {INTERRUPTED}; evidence: {result.run_dir}")
         self.result = result
+
+    def __reduce__(self):
+        """Cross from a `run all --jobs` worker to the parent with its result."""
+        return type(self), (self.result,)
+
+
+# jsonschema (under nbformat and papermill, imported lazily below) compiles rfc3987_syntax's IRI
+# grammar with lark when imported: about 1.7 s of every run. The notebook schema checks no IRI
+# format, so jsonschema is told that package is absent; a process that has it loaded keeps it.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def run_gate(
@@ -78,6 +87,7 @@ def _run_locked(
     notebook_path = run_dir / f"{gate_id}.ipynb"
     secrets = tuple(filter(None, [*db.secrets_of(db_url), *secrets]))
     interrupted = False
+    exporter = start_html_exporter()
     try:
         error = execute(
             paths.notebooks_dir() / f"{gate_id}.ipynb",
@@ -113,7 +123,7 @@ def _run_locked(
         )
         write_verdict(result, verdict_path)
     annotate_notebook(notebook_path, result)
-    render_html(notebook_path, run_dir / f"{gate_id}.html")
+    render_html(notebook_path, run_dir / f"{gate_id}.html", exporter.result())
     for leaked in scrub_secrets(run_dir, secrets):
         print(f"warning: removed a secret from {leaked} (please report this)", file=sys.stderr)
     if interrupted:
@@ -247,6 +257,9 @@ def execute(
                 cwd=str(target.parent),
                 execution_timeout=execution_timeout,
                 kernel_manager_class=PrivateKernelManager,
+                # The verdict is on disk once the last cell ran: a graceful shutdown only
+                # waits (about 1 s) for the kernel's atexit hooks.
+                shutdown_kernel="immediate",
             )
         except PapermillExecutionError as exc:
             return f"{exc.ename}: {' '.join(str(exc.evalue).split())}"
@@ -256,13 +269,28 @@ def execute(
 
 
 def _private_kernel_manager():
+    import uuid
+
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum
+    from jupyter_core.paths import jupyter_runtime_dir
+    from jupyter_core.utils import ensure_dir_exists
+    from traitlets import CaselessStrEnum, default
 
     class PrivateKernelManager(AsyncKernelManager):
         """Talk to the kernel over IPC sockets, not a TCP port other local users could reach."""
 
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        @default("ip")
+        def _unique_socket_path(self) -> str:
+            """Sockets in the user's private runtime folder, named for this kernel alone.
+
+            jupyter_client's default, kernel-ipc-N in the working folder, is picked by testing
+            which N is free: gates run in parallel (`run all --jobs`) could pick the same one.
+            """
+            folder = jupyter_runtime_dir()
+            ensure_dir_exists(folder, mode=0o700)
+            return os.path.join(folder, f"rollout-gates-{uuid.uuid4().hex[:16]}-ipc")
 
     return PrivateKernelManager
 
@@ -285,6 +313,8 @@ def ensure_kernel() -> None:
 
 def annotate_notebook(path: Path, result: GateResult) -> None:
     """Put the verdict in the notebook's metadata and as a banner cell at its top."""
+    import nbformat
+
     notebook = nbformat.read(path, as_version=4) if path.exists() else nbformat.v4.new_notebook()
     banner = nbformat.v4.new_markdown_cell(verdict_markdown(result))
     banner.metadata["tags"] = ["rollout-gates-verdict"]
@@ -293,13 +323,34 @@ def annotate_notebook(path: Path, result: GateResult) -> None:
     nbformat.write(notebook, path)
 
 
-def render_html(notebook_path: Path, html_path: Path) -> None:
-    """The executed notebook as HTML without code cells, for incident reports."""
+def start_html_exporter() -> Future:
+    """Import nbconvert and compile its templates in a thread while the kernel runs.
+
+    The first export of a process spends about 1 s on that; the runner only waits meanwhile.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="html-exporter")
+    future = pool.submit(warm_html_exporter)
+    pool.shutdown(wait=False)
+    return future
+
+
+def warm_html_exporter():
+    """An HTML exporter that has exported once, so its templates are compiled."""
+    import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
+    exporter.from_notebook_node(nbformat.v4.new_notebook())
+    return exporter
+
+
+def render_html(notebook_path: Path, html_path: Path, exporter=None) -> None:
+    """The executed notebook as HTML without code cells, for incident reports."""
+    import nbformat
+
+    exporter = exporter or warm_html_exporter()
     body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
     html_path.write_text(body)
 

@@ -35,6 +35,8 @@ class GateSpec:
     window: str
     env: str
     params_model: type[GateParams]
+    # Gates whose recorded verdicts this one reads: `run all` finishes them first.
+    after: tuple[str, ...] = ()
 
 
 def gate_ids() -> list[str]:

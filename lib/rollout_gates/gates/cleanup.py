@@ -69,6 +69,7 @@ SPEC = GateSpec(
     window="7d",
     env="production",
     params_model=CleanupParams,
+    after=("success",),
 )
 
 LEGACY_EVENTS_TABLE = "legacy-events"

@@ -10,14 +10,13 @@ and thresholds as `prerequisites`.
 
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..config import Duration
 from ..flags import plan_commands
 from ..metrics import Window, bucket_starts, fetch_event_buckets, fetch_frame, fetch_outcomes
 from ..metrics import rates_by_bucket as rates_per_bucket
-from ..plots import bucket_centres
+from ..plots import bucket_centres, new_figure
 from ..stability import (
     RED_FLAG_BUCKET,
     StabilityFrames,
@@ -281,7 +280,7 @@ def plot_durations(durations: pd.DataFrame, title: str):
     """p50 and p95 of duration_ms per bucket; buckets without a duration are gaps."""
     import matplotlib.dates as mdates
 
-    figure, axis = plt.subplots(figsize=(9, 3.2))
+    figure, axis = new_figure(9, 3.2)
     centres = bucket_centres(durations)
     known = durations["calls"] > 0
     if not known.any():

@@ -72,6 +72,7 @@ SPEC = GateSpec(
     window="latest verdicts + attestations",
     env="production",
     params_model=PreflightParams,
+    after=("prerequisites", "shadow"),
 )
 
 

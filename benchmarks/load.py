@@ -1,0 +1,89 @@
+"""Load benchmark tables of observability_events, generated server-side by generate.sql.
+
+Every table spans 30 days before END. The last 15 days (the longest span a gate reads: cleanup's
+14-day lookback plus grace) always hold the same 50,000 rows, the density of a 100k-event table
+and of today's platform (about 3,300 events a day); the first 15 days hold the rest. So each
+gate's window has the same events per hour at every size, and only the table grows.
+"""
+
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+import psycopg
+
+from rollout_gates import admin
+
+END = datetime(2026, 11, 28, tzinfo=UTC)
+SPAN = timedelta(days=30)
+RECENT = timedelta(days=15)
+RECENT_EVENTS = 50_000
+V3_SINCE = END - timedelta(days=18)
+RECENT_SEED, HISTORY_SEED = 7, 11
+GENERATOR = Path(__file__).with_name("generate.sql")
+# The live production schema (spec/telemetry.md): the primary key and the created_at index only.
+MIGRATION_ONLY_INDEXES = ("observability_events_source_idx", "observability_events_booking_id_idx")
+PRIMARY_KEY = "observability_events_pkey"
+
+
+def load_table(server_url: str, database: str, events: int) -> tuple[str, dict[str, float], int]:
+    """Create `database` with `events` rows; returns its URL, seconds per load step, the rows.
+
+    The regions load side by side (the history in two halves), into a table without indexes;
+    then the primary key and the created_at index are built and the table analyzed.
+    """
+    url = admin.create_database(server_url, database, replace=True)
+    began = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as connection:
+        for index in MIGRATION_ONLY_INDEXES:
+            connection.execute(f"DROP INDEX {index}")
+        connection.execute("DROP INDEX observability_events_created_at_idx")
+        connection.execute(f"ALTER TABLE observability_events DROP CONSTRAINT {PRIMARY_KEY}")
+    history_start, middle = END - SPAN, END - SPAN + (SPAN - RECENT) / 2
+    history = events - RECENT_EVENTS
+    loads = [
+        generate_region(url, history_start, middle, history // 2, HISTORY_SEED),
+        generate_region(url, middle, END - RECENT, history - history // 2, HISTORY_SEED + 1),
+        generate_region(url, END - RECENT, END, RECENT_EVENTS, RECENT_SEED),
+    ]
+    for process in loads:
+        if process.wait() != 0:
+            raise RuntimeError(f"generate.sql failed for {database}")
+    inserted = time.perf_counter()
+    schema = resources.files("rollout_gates").joinpath("schema.sql").read_text()
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("SET maintenance_work_mem = '512MB'")
+        connection.execute("ALTER TABLE observability_events ADD PRIMARY KEY (id)")
+        for statement in schema.split(";"):
+            if "created_at_idx" in statement:
+                connection.execute(statement)
+        indexed = time.perf_counter()
+        connection.execute("ANALYZE observability_events")
+        rows = connection.execute("SELECT count(*) FROM observability_events").fetchone()[0]
+    analyzed = time.perf_counter()
+    steps = {
+        "insert": inserted - began,
+        "indexes": indexed - inserted,
+        "analyze": analyzed - indexed,
+        "total": analyzed - began,
+    }
+    return url, steps, rows
+
+
+def generate_region(
+    url: str, start: datetime, end: datetime, events: int, seed: int
+) -> subprocess.Popen:
+    """Start generate.sql through psql for one region of the timeline."""
+    variables = {
+        "region_start": start.isoformat(),
+        "region_end": end.isoformat(),
+        "v3_since": V3_SINCE.isoformat(),
+        "events": str(events),
+        "seed": str(seed),
+    }
+    command = ["psql", url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(GENERATOR)]
+    for name, value in variables.items():
+        command[1:1] = ["-v", f"{name}={value}"]
+    return subprocess.Popen(command)
