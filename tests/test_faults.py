@@ -400,3 +400,45 @@ def test_cell_exceeding_the_execution_timeout_is_error_with_the_partial_notebook
     assert_error_with_partial_evidence(run, reader, webhook)
     assert "timed out" in run.verdict.error and "after 10 seconds" in run.verdict.error
     assert 'gate.query("runbook/quick_health_check"' in run.verdict.error
+
+
+@pytest.mark.db
+def test_wrong_password_is_one_line_without_the_password(pg_server_url, monkeypatch):
+    """A password refused by scram-sha-256 authentication, where the test controls pg_hba.conf:
+    the embedded server. (CI's Postgres 15 service trusts every login and is not ours to change.)"""
+    if os.environ.get("ROLLOUT_TEST_DB_URL"):
+        pytest.skip("the Postgres 15 service trusts every login; its pg_hba.conf is not ours")
+    role = f"rg_pw_{uuid.uuid4().hex[:8]}"
+    right, wrong = f"right-{uuid.uuid4().hex}", f"wrong-{uuid.uuid4().hex}"
+    with psycopg.connect(pg_server_url, autocommit=True) as connection:
+        connection.execute(
+            psycopg.sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                psycopg.sql.Identifier(role), psycopg.sql.Literal(right)
+            )
+        )
+        hba = Path(connection.execute("SHOW hba_file").fetchone()[0])
+        original = hba.read_text()
+        rules = f"local all {role} scram-sha-256\nhost all {role} 127.0.0.1/32 scram-sha-256\n"
+        hba.write_text(rules + original)
+        connection.execute("SELECT pg_reload_conf()")
+    try:
+        url = with_login(pg_server_url, role, wrong)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the postmaster re-reads pg_hba.conf on SIGHUP
+            try:
+                psycopg.connect(url).close()
+            except psycopg.OperationalError:
+                break
+            time.sleep(0.2)
+        monkeypatch.setenv("ROLLOUT_DB_URL", url)
+        with pytest.raises(DatabaseError) as caught:
+            open_gate("full-health", "production")
+        message = str(caught.value)
+        assert f'password authentication failed for user "{role}"' in message
+        assert wrong not in message and "\n" not in message and "***" in message
+        psycopg.connect(with_login(pg_server_url, role, right)).close()  # the password was it
+    finally:
+        hba.write_text(original)
+        with psycopg.connect(pg_server_url, autocommit=True) as connection:
+            connection.execute("SELECT pg_reload_conf()")
+            connection.execute(psycopg.sql.SQL("DROP ROLE {}").format(psycopg.sql.Identifier(role)))
