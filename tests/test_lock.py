@@ -58,27 +58,25 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
 @pytest.mark.db
 @pytest.mark.slow
 def test_overlapping_runs_of_a_gate_serialize(scenario_db, scenario_end, tmp_path):
+    """The test holds the gate's lock, as a long first run would: a run that will not wait
+    gives up with exit 4 and writes nothing; a patient one waits, then runs once it is free."""
     url = scenario_db("healthy")
     run = [
         sys.executable, "-m", "rollout_gates", "run", "full-health", "--env", "production",
         "--db-url", url, "--output-dir", str(tmp_path), "--as-of", scenario_end.isoformat(),
     ]  # fmt: skip
-    first = subprocess.Popen(run, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    path = lock_path(tmp_path, "production", "full-health")
-    deadline = time.monotonic() + 60
-    while not (path.exists() and path.read_text()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    impatient = subprocess.run([*run, "--lock-wait", "1s"], capture_output=True, text=True)
-    patient = subprocess.Popen([*run, "--lock-wait", "5m"], stdout=subprocess.PIPE, text=True)
-    first_out, first_err = first.communicate(timeout=300)
+    runs = tmp_path / "production" / "full-health"
+    with gate_lock(lock_path(tmp_path, "production", "full-health"), 0, "the first run"):
+        impatient = subprocess.run([*run, "--lock-wait", "1s"], capture_output=True, text=True)
+        patient = subprocess.Popen([*run, "--lock-wait", "5m"], stdout=subprocess.PIPE, text=True)
+        time.sleep(3)  # long enough for the patient run to reach the lock
+        assert patient.poll() is None, "the patient run must be waiting"
+        assert not runs.exists() or not list(runs.iterdir()), "nothing runs while the lock is held"
     patient_out, _ = patient.communicate(timeout=300)
 
     assert impatient.returncode == 4
     assert "another run of full-health on production is in progress" in impatient.stderr
-    assert (first.returncode, patient.returncode) == (0, 0), first_err
-    runs = sorted(p for p in (tmp_path / "production" / "full-health").iterdir())
-    assert len(runs) == 2  # the impatient run wrote nothing
-    first_verdict, second_started = runs[0] / "verdict.json", runs[1].stat().st_ctime
-    # the second run's folder was made only after the first had written everything
-    assert (runs[0] / "full-health.html").stat().st_mtime <= second_started
-    assert first_verdict.exists() and (runs[1] / "verdict.json").exists()
+    assert "held by pid" in impatient.stderr
+    assert patient.returncode == 0, patient_out
+    [run_dir] = runs.iterdir()  # the impatient run left no folder
+    assert (run_dir / "verdict.json").exists()
