@@ -88,11 +88,12 @@ def write_scenario(tmp_path, text: str, name: str = "custom"):
 # --- scenario files ----------------------------------------------------------------------
 
 
-def test_the_twenty_scenarios_are_listed():
+def test_the_scenarios_are_listed():
     assert simulate.list_scenarios() == [
         "circuit-storm",
         "flags-disagree",
         "healthy",
+        "incident",
         "invalid-transitions",
         "isolated-error",
         "low-volume",
