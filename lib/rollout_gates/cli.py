@@ -13,7 +13,6 @@ import click
 
 from . import __version__, config, db, paths
 from .errors import EXIT_ERROR, RolloutGatesError, UsageError
-from .notify import WEBHOOK_ENV
 from .verdict import GateResult, Status, worst
 
 LEDGER_HELP = "Evidence root holding <env>/flags.jsonl (default: outputs/)."
@@ -110,7 +109,7 @@ def gate_run_options(command):
         ),
         click.option(
             "--notify-webhook",
-            envvar=WEBHOOK_ENV,
+            envvar=db.WEBHOOK_ENV,
             show_envvar=True,
             metavar="URL",
             help="Slack-compatible webhook told of FAIL, ERROR and recovery (a secret: prefer "

@@ -15,7 +15,8 @@ from .errors import DatabaseError, UsageError
 
 URL_ENV_VARS = ("ROLLOUT_DB_URL", "SUPABASE_DB_URL")
 # Secrets that may sit in the environment: never shown, whatever fails.
-SECRET_ENV_VARS = ("PGPASSWORD", "ROLLOUT_NOTIFY_WEBHOOK")
+WEBHOOK_ENV = "ROLLOUT_NOTIFY_WEBHOOK"  # a secret: the URL of the chat webhook
+SECRET_ENV_VARS = ("PGPASSWORD", WEBHOOK_ENV)
 APPLICATION_NAME = "rollout-gates"
 # metrics.load_query starts every statement with this line, so a failure can name its query.
 QUERY_NAME_PREFIX = "-- rollout-gates query: "

@@ -4,7 +4,6 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-import nbformat
 from pydantic import ValidationError
 
 from .errors import RolloutGatesError
@@ -47,6 +46,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def recorded_traceback(run_dir: Path, gate: str) -> str:
     """The traceback the executed notebook recorded, without colours (for --verbose)."""
     path = run_dir / f"{gate}.ipynb"
+    import nbformat  # here, not at the top: the CLI imports this module on every run
+
     notebook = nbformat.read(path, as_version=4) if path.exists() else nbformat.v4.new_notebook()
     tracebacks = [
         "\n".join(output.get("traceback", []))

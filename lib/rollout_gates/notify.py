@@ -19,7 +19,6 @@ from . import db
 from .evidence import verdict_paths
 from .verdict import GateResult, Notification, Status, read_verdict, write_verdict
 
-WEBHOOK_ENV = "ROLLOUT_NOTIFY_WEBHOOK"
 EMOJI = {"fail": ":red_circle:", "error": ":warning:", "recovered": ":large_green_circle:"}
 RETRIED_HTTP_STATUSES = {429, 500, 502, 503, 504}
 
