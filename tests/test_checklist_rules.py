@@ -355,17 +355,30 @@ def test_scale_passes_with_everything_met_and_advises_the_next_value():
     )
 
 
-def test_scale_success_below_97_percent_fails():
-    # 1850/1920 = 96.4% < 97% with 1920 >= 10 decided.
+def scale_success(confirmed, error):
     metrics = scale.ScaleMetrics(
         setting=current_max_parallel(None, FULL_SINCE_60H, AS_OF),
         phase=full_mode_start(FULL_SINCE_60H, NO_TELEMETRY, AS_OF),
-        outcomes=OutcomeSummary(confirmed=1850, error=70),
+        outcomes=OutcomeSummary(confirmed=confirmed, error=error),
     )
     checks = {c.id: c for c in scale.evaluate(metrics, scale_params(), AS_OF)}
-    assert checks["success_rate"].status is Status.FAIL
+    return metrics, checks["success_rate"]
+
+
+def test_scale_success_confidently_below_97_percent_fails():
+    # 1780/1920 = 92.7%: 1920 KL(0.927 || 0.97) = 1920 * 0.0228 = 43.8 nats, less the prior's
+    # 0.5 ln(1920 / (2 pi 0.068)) = 4.2, leaves 39.6 > ln 20 = 3.0.
+    metrics, check = scale_success(1780, 140)
+    assert check.status is Status.FAIL
     advice = scale.advice(Status.FAIL, "production", metrics.setting, scale_params(), [])
     assert advice == []
+
+
+def test_scale_success_a_little_below_97_percent_blocks_without_failing():
+    # 1850/1920 = 96.4% < 97%: 1920 KL = 1920 * 0.00068 = 1.3 nats < 3.0 + ln 20: not
+    # confidently below, so INCONCLUSIVE: the scale-up waits, nothing is rolled back.
+    _, check = scale_success(1850, 70)
+    assert check.status is Status.INCONCLUSIVE
 
 
 # --- rates ------------------------------------------------------------------------------------

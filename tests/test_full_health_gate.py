@@ -45,19 +45,21 @@ def test_healthy_rollout_passes(run_gate, scenario_db, scenario_end, tmp_path):
 
 
 def test_success_dip_fails_at_the_incident_hour(run_gate, scenario_db, scenario_end, tmp_path):
-    # The window is the dip hour exactly: 40 bookings, 34 confirmed, 5 retries, 1 manual
-    # review. At most 2 retries fall in its last 15 minutes (pending), so 38-40 are
-    # decided and success <= 34/38 = 89.5% < 90% with n >= 10: a red flag.
+    # The window is the dip hour exactly: 40 bookings, 24 confirmed, 15 retries, 1 manual
+    # review. At most 4 retries fall in its last 15 minutes (pending), so 36-40 are decided
+    # and success <= 24/36 = 66.7%: the evidence against 90% is at least e^5.6 > 20, so the
+    # rate is confidently below the red flag: FAIL.
     incident_end = scenario_end - timedelta(hours=3)
     run = full_health(run_gate, scenario_db("red-flag-success-dip"), tmp_path, incident_end)
     completed, verdict, checks = run.completed, run.verdict, run.checks
     assert completed.returncode == 1
     assert checks["success_rate"]["status"] == "FAIL"
-    assert 38 <= checks["success_rate"]["sample_size"] <= 40
+    assert 36 <= checks["success_rate"]["sample_size"] <= 40
     assert checks["success_rate"]["observed"] == pytest.approx(
-        34 / checks["success_rate"]["sample_size"]
+        24 / checks["success_rate"]["sample_size"]
     )
-    # 1/38 = 2.6% manual review, no errors, no circuit opens: only the success rate fails.
+    assert checks["success_rate"]["evidence"]["high"] < 0.90
+    # 1/36 = 2.8% manual review, no errors, no circuit opens: only the success rate fails.
     assert {k: v for k, v in run.statuses.items() if k != "success_rate"} == dict.fromkeys(
         set(ALL_CHECKS) - {"success_rate"}, "PASS"
     )
@@ -77,28 +79,30 @@ def test_success_dip_has_recovered_three_hours_later(run_gate, scenario_db, scen
 def test_manual_review_surge_fails_on_manual_review_only(
     run_gate, scenario_db, scenario_end, tmp_path
 ):
-    # Surge hour: 40 bookings, quotas 36.8 -> 37 confirmed and 3.2 -> 3 manual reviews, no
-    # retries, so all 40 are decided: manual 3/40 = 7.5% > 5%, success 37/40 = 92.5%.
+    # Surge hour: 40 bookings, quotas 32 confirmed and 8 manual reviews, no retries, so all
+    # 40 are decided: manual 8/40 = 20%, evidence against 5% e^3.74 > 20: FAIL. Success 32/40
+    # = 80% is below 90% on the point estimate only (evidence e^-0.08): WARN, advisory.
     run = full_health(run_gate, scenario_db("manual-review-surge"), tmp_path, scenario_end)
     completed, checks = run.completed, run.checks
     assert completed.returncode == 1
     assert checks["manual_review_rate"]["status"] == "FAIL"
-    assert checks["manual_review_rate"]["observed"] == pytest.approx(3 / 40)
-    assert checks["success_rate"]["status"] == "PASS"
-    assert checks["success_rate"]["observed"] == pytest.approx(37 / 40)
+    assert checks["manual_review_rate"]["observed"] == pytest.approx(8 / 40)
+    assert checks["success_rate"]["status"] == "WARN"
+    assert checks["success_rate"]["observed"] == pytest.approx(32 / 40)
 
 
 def test_sustained_errors_fail(run_gate, scenario_db, scenario_end, tmp_path):
     # Errors from 50 to 10 minutes before the end: 27 bookings, 6.75 -> 7 errors spread
     # every ~3.9 bookings (~6 min), so each of the four 10-minute buckets has one: a run
-    # of 4 >= 3. Seven failed bookings of at most 42 also sink success below 90%.
+    # of 4 >= 3. Seven failed bookings of 41-42 put success at 83-85%, below 90% on the
+    # point estimate but not confidently (evidence e^-1.1 to e^-1.6): a WARN, not the FAIL.
     run = full_health(run_gate, scenario_db("sustained-errors"), tmp_path, scenario_end)
     completed, checks = run.completed, run.checks
     assert completed.returncode == 1
     assert checks["sustained_errors"]["status"] == "FAIL"
     assert checks["sustained_errors"]["observed"] == 4
     assert checks["sustained_errors"]["sample_size"] == 7
-    assert checks["success_rate"]["status"] == "FAIL"
+    assert checks["success_rate"]["status"] == "WARN"
     assert checks["circuit_opens"]["status"] == "PASS"
 
 
@@ -139,13 +143,20 @@ def test_telemetry_gap_fails_because_v3_sees_no_traffic(
 
 
 def test_low_volume_is_inconclusive_not_pass(run_gate, scenario_db, scenario_end, tmp_path):
-    # 27 bookings a day: at most 2 decided in an hour, fewer than the 10 needed.
+    # 27 bookings a day, full mode on for 50h: the last hour holds at most 2 decided
+    # bookings, the intensive period's 6h about 6.75 (round(6 x 1.125) = 7 at most), both
+    # fewer than the 10 needed, and no failure is confident: INCONCLUSIVE, saying how many
+    # more bookings would decide it.
     run = full_health(run_gate, scenario_db("low-volume"), tmp_path, scenario_end)
     completed, verdict, checks = run.completed, run.verdict, run.checks
     assert completed.returncode == 3
     assert verdict["status"] == "INCONCLUSIVE"
-    assert checks["success_rate"]["status"] == "INCONCLUSIVE"
-    assert checks["success_rate"]["sample_size"] <= 2
+    success = checks["success_rate"]
+    assert success["status"] == "INCONCLUSIVE"
+    assert success["sample_size"] <= 8
+    assert success["evidence"]["window"].startswith("the last 6h of full mode")
+    assert 0 < success["evidence"]["bookings_to_decide"] <= 10 - success["sample_size"]
+    assert "more decided booking" in success["detail"]
 
 
 def test_empty_database_is_inconclusive(run_gate, make_database, tmp_path, scenario_end):

@@ -57,7 +57,7 @@ def test_stable_staging_passes_from_telemetry(run_gate, scenario_db, scenario_en
     )
     assert checks["manual_review_rate"]["observed"] == pytest.approx(5 / 960)
     assert "from the telemetry" in checks["soak"]["detail"]
-    assert checks["red_flag_hours"]["sample_size"] == 48
+    assert checks["red_flag_hours"]["sample_size"] == 960  # decided bookings over the 48 hours
     # PASS carries the runbook's Phase 1 commands, for production.
     assert (
         "vercel env add FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW production" in run.verdict["actions"]

@@ -1,8 +1,9 @@
 """The stability rules of `prerequisites` and `full-extended`, named after their behaviour.
 
 Pure: no database. Expected statuses are worked out by hand from DESIGN.md's rules and the
-runbook's thresholds (97% / 1% over 48h, red flags 90% / 5% per hour); Wilson bounds are
-computed in the comments with z = 1.96.
+runbook's thresholds (97% / 1% over 48h, red flags 90% / 5% per hour). "Confidently beyond"
+is the uniform beta-binomial mixture's evidence against the limit, ln B(k+1, n-k+1) -
+k ln p - (n-k) ln(1-p), at least ln(looks / 0.05); its values are given in the comments.
 """
 
 import re
@@ -108,14 +109,21 @@ def test_fewer_decided_bookings_than_needed_is_inconclusive(params):
     # 49 of 49 confirmed: a perfect rate, but 49 < min_decided 50.
     check = evaluate(metrics(outcomes=OutcomeSummary(confirmed=49)), params)[1]
     assert check.id == "success_rate" and check.status is Status.INCONCLUSIVE
-    assert "49 decided bookings, 50 needed" in check.detail
+    assert "judged on 50 decided: 1 more decided booking" in check.detail
 
 
-def test_success_below_97_percent_over_48h_fails(params):
-    # 96/100 = 96% < 97% with 100 >= 10 decided: the point estimate decides.
-    check = evaluate(metrics(outcomes=OutcomeSummary(confirmed=96, unresolved=4)), params)[1]
+def test_success_confidently_below_97_percent_over_48h_fails(params):
+    # 900/1000 = 90%: evidence against 97% is 49.3 nats, far above ln 20 = 3.0.
+    check = evaluate(metrics(outcomes=OutcomeSummary(confirmed=900, unresolved=100)), params)[1]
     assert check.status is Status.FAIL
     assert check.rule == "success rate >= 97% over 48h"
+
+
+def test_success_just_below_97_percent_on_100_bookings_is_inconclusive(params):
+    # 96/100 = 96% < 97% on the point estimate, but the evidence is -2.85 nats: not a FAIL.
+    check = evaluate(metrics(outcomes=OutcomeSummary(confirmed=96, unresolved=4)), params)[1]
+    assert check.status is Status.INCONCLUSIVE
+    assert "not confidently" in check.detail
 
 
 def test_success_exactly_97_percent_passes(params):
@@ -134,10 +142,11 @@ def manual_review(params, k, n, **overrides):
     return check
 
 
-def test_manual_review_exactly_at_one_percent_fails(params):
-    # The runbook says "< 1%": 5/500 is 1% exactly, not below it.
+def test_manual_review_exactly_at_one_percent_does_not_pass(params):
+    # The runbook says "< 1%": 5/500 is 1% exactly, not below it; nor confidently above it
+    # (evidence -4.5 nats), so INCONCLUSIVE rather than FAIL.
     check = manual_review(params, 5, 500)
-    assert check.status is Status.FAIL
+    assert check.status is Status.INCONCLUSIVE
     assert check.rule == "manual review rate < 1% over 48h"
     assert "not below" in check.detail
 
@@ -147,15 +156,14 @@ def test_manual_review_just_below_one_percent_passes(params):
     assert manual_review(params, 4, 500).status is Status.PASS
 
 
-def test_manual_review_above_one_percent_fails(params):
-    # 6/500 = 1.2% > 1%.
-    assert manual_review(params, 6, 500).status is Status.FAIL
+def test_manual_review_confidently_above_one_percent_fails(params):
+    # 30/500 = 6%: evidence against 1% is 25.8 nats > ln 20.
+    assert manual_review(params, 30, 500).status is Status.FAIL
 
 
-def test_manual_review_at_limit_on_a_small_sample_never_passes(params):
-    # 1/100 = 1% with red_flag_min_decided raised to 200: cannot fail yet, cannot pass either.
-    check = manual_review(params, 1, 100, red_flag_min_decided=200)
-    assert check.status is Status.INCONCLUSIVE
+def test_manual_review_a_little_above_one_percent_is_inconclusive(params):
+    # 6/500 = 1.2% > 1% on the point estimate only (evidence -4.3 nats).
+    assert manual_review(params, 6, 500).status is Status.INCONCLUSIVE
 
 
 # --- red-flag hours --------------------------------------------------------------------------
@@ -167,45 +175,47 @@ def red_flags(params, *summaries):
     return check
 
 
-def test_dip_hour_below_90_percent_is_a_red_flag_and_named(params):
-    # The dip hour: 34 confirmed, 5 unresolved retries, 1 manual review of 40: 85% < 90% with
-    # 40 >= 10 decided. Its neighbours: 40/40.
+FULL = OutcomeSummary(confirmed=40)
+
+
+def test_a_dip_of_three_hours_is_a_red_flag_and_named(params):
+    # 8 hours: 5 of 40/40, then 3 of 30 confirmed and 10 errors (75%). Stretches examined:
+    # spans 1, 2, 3, 6 give 8 + 7 + 6 + 3 = 24, for 2 rates: 48 looks, threshold ln(48/0.05)
+    # = 6.87. The 3h dip 90/120 has evidence 8.76 against 90%: a red flag, named by its hours.
+    bad = OutcomeSummary(confirmed=30, error=10)
+    check = red_flags(params, *[FULL] * 5, *[bad] * 3)
+    assert check.status is Status.FAIL
+    # The dip is the last 3 of 8 hours ending at 12:00: 09:00-12:00.
+    assert "2026-11-29 09:00-12:00 UTC" in check.detail
+    assert "75.0% (90/120" in check.detail
+
+
+def test_one_hour_of_85_percent_is_only_a_warn(params):
+    # 34/40 = 85% < 90% on 40 >= 10 decided, but its evidence is -1.48 nats: a WARN, listed.
     dip = OutcomeSummary(confirmed=34, unresolved=5, manual_review=1)
-    check = red_flags(params, OutcomeSummary(confirmed=40), dip, OutcomeSummary(confirmed=40))
-    assert check.status is Status.FAIL
-    assert check.observed == 1 and check.sample_size == 3
-    # The second of three hours ending at 12:00 is 10:00-11:00.
+    check = red_flags(params, FULL, dip, FULL)
+    assert check.status is Status.WARN
     assert "2026-11-29 10:00-11:00 UTC" in check.detail
-    assert "85.0%" in check.detail
 
 
-def test_manual_review_above_5_percent_in_one_hour_is_a_red_flag(params):
-    # 37 confirmed, 3 manual reviews of 40: 7.5% > 5%; success 92.5% is fine.
-    check = red_flags(params, OutcomeSummary(confirmed=37, manual_review=3))
-    assert check.status is Status.FAIL
+def test_manual_review_of_7_5_percent_in_one_hour_is_only_a_warn(params):
+    # 3/40 = 7.5% > 5% on the point estimate; evidence -2.03 nats.
+    check = red_flags(params, FULL, OutcomeSummary(confirmed=37, manual_review=3))
+    assert check.status is Status.WARN
     assert "manual review" in check.detail
 
 
 def test_hour_exactly_at_the_red_flag_limits_is_not_a_red_flag(params):
-    # 18/20 = 90% is not below 90%; 1/20 = 5% is not above 5%.
-    check = red_flags(params, OutcomeSummary(confirmed=18, manual_review=1, unresolved=1))
+    # 18/20 = 90% is not below 90%; 1/20 = 5% is not above 5%; 60 >= 50 decided in all.
+    check = red_flags(params, FULL, OutcomeSummary(confirmed=18, manual_review=1, unresolved=1))
     assert check.status is Status.PASS
 
 
-def test_small_sample_hour_below_limit_is_not_called_a_red_flag(params):
-    # 4/5 = 80% < 90% on 5 < 10 decided: Wilson upper = 0.670 + 0.294 = 0.964 >= 90%, so
-    # the hour cannot be called; the check passes and says so.
-    check = red_flags(
-        params, OutcomeSummary(confirmed=4, unresolved=1), OutcomeSummary(confirmed=40)
-    )
+def test_single_failed_booking_alone_in_its_hour_is_not_a_red_flag(params):
+    # 0/1: evidence against 90% is ln 5 = 1.6 < ln 20 even alone; pooled with its neighbours
+    # it is 40/41 or 80/81. 81 >= 50 decided: PASS. (The old Wilson rule called it a FAIL.)
+    check = red_flags(params, FULL, OutcomeSummary(unresolved=1), FULL)
     assert check.status is Status.PASS
-    assert "1 beyond a limit on too small a sample" in check.detail
-
-
-def test_single_failed_booking_alone_in_its_hour_is_a_red_flag(params):
-    # 0/1: Wilson upper = 3.84/4.84 = 0.793 < 90%: the whole interval is below the limit.
-    check = red_flags(params, OutcomeSummary(unresolved=1), OutcomeSummary(confirmed=40))
-    assert check.status is Status.FAIL
 
 
 def test_no_decided_booking_in_any_hour_is_inconclusive(params):
@@ -213,11 +223,13 @@ def test_no_decided_booking_in_any_hour_is_inconclusive(params):
     assert check.status is Status.INCONCLUSIVE
 
 
-def test_many_red_flag_hours_are_counted_and_the_first_listed(params):
+def test_many_red_flag_stretches_are_counted_and_the_first_listed(params):
+    # 8 hours of 30/40 (75%): alone 1.92 nats, 2h 60/80 5.27, both < 6.87; every 3h stretch
+    # (90/120, 8.76) and 6h stretch (180/240, 19.5) is flagged: 6 + 3 = 9, 5 listed.
     bad = OutcomeSummary(confirmed=30, error=10)
     check = red_flags(params, *[bad] * 8)
-    assert check.status is Status.FAIL and check.observed == 8
-    assert "and 3 more" in check.detail
+    assert check.status is Status.FAIL and check.observed == 9
+    assert "and 4 more" in check.detail
 
 
 # --- errors and circuit opens ----------------------------------------------------------------

@@ -70,7 +70,7 @@ def test_replay_finds_the_incident_hour_and_nothing_else(cli, scenario_db, scena
 
     The dip is the hour [end-4h, end-3h). A step judges the hour before it, so only
     steps after end-4h can see the dip, and from end-2h on the dip has left the window.
-    At end-3h the window is the dip exactly: success <= 34/38 < 90% (as in
+    At end-3h the window is the dip exactly: success <= 24/36, confidently below 90% (as in
     test_full_health_gate), the only failing check.
     """
     url = scenario_db("red-flag-success-dip")
@@ -97,3 +97,56 @@ def test_replay_finds_the_incident_hour_and_nothing_else(cli, scenario_db, scena
     assert (run_dir / "replay-full-health.html").exists()
     assert (run_dir / "figures" / "timeline.png").exists()
     assert len(pd.read_csv(run_dir / "tables" / "timeline.csv")) == 73
+
+
+def replay_full_health(cli, url, start, end, step, output_dir):
+    completed = cli(
+        "replay", "full-health", "--env", "production", "--db-url", url,
+        "--from", start.isoformat(), "--to", end.isoformat(), "--step", step,
+        "--output-dir", str(output_dir),
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    [run_dir] = (output_dir / "production" / "replays" / "full-health").iterdir()
+    summary = json.loads((run_dir / "replay.json").read_text())
+    return {datetime.fromisoformat(s["as_of"]): s for s in summary["timeline"]}
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_a_healthy_week_at_real_volume_never_fails_full_health(
+    cli, scenario_db, scenario_end, tmp_path
+):
+    """low-volume-week: 1.125 bookings an hour, failures isolated (1 in 100, ~89h apart).
+
+    Every look (every 30 minutes for 7 days: 337) sees at most one failure among the
+    last hour's 0-2 bookings and the intensive period's ~7: one failure of one is P = 0.10
+    against 90%, evidence 5 < 20; none is a FAIL. With fewer than 10 decided bookings in
+    the 6h the success rate is INCONCLUSIVE at every look, never PASS.
+    """
+    url = scenario_db("low-volume-week")
+    steps = replay_full_health(
+        cli, url, scenario_end - timedelta(days=7), scenario_end, "30m", tmp_path
+    )
+    assert len(steps) == 7 * 48 + 1
+    assert not [t for t, s in steps.items() if s["status"] == "FAIL"]
+    assert {s["status"] for s in steps.values()} == {"INCONCLUSIVE"}
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_success_at_sixty_percent_at_twenty_an_hour_fails_within_the_first_hour(
+    cli, scenario_db, scenario_end, tmp_path
+):
+    """success-dip-two-hours: from end-4h, 12 of every 20 bookings confirmed, 8 errors.
+
+    At end-3h the hour is all dip, 12/20: evidence e^4.9 = 134 against 90%, a FAIL; so the
+    first FAIL comes at most 1 hour after the incident began, and none before it.
+    """
+    url = scenario_db("success-dip-two-hours")
+    incident = scenario_end - timedelta(hours=4)
+    steps = replay_full_health(
+        cli, url, incident - timedelta(hours=1), incident + timedelta(hours=1), "10m", tmp_path
+    )
+    fails = sorted(t for t, s in steps.items() if s["status"] == "FAIL")
+    assert fails and incident < fails[0] <= incident + timedelta(hours=1)
+    assert "success_rate FAIL" in steps[incident + timedelta(hours=1)]["not_passing"]

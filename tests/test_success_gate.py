@@ -56,7 +56,7 @@ def test_clean_rollout_with_both_attestations_passes(
     checks = run.checks
     assert checks["success_rate"]["observed"] == pytest.approx(1910 / 1920)
     assert checks["manual_review_rate"]["observed"] == pytest.approx(10 / 1920)
-    assert checks["success_sustained"]["sample_size"] == 48
+    assert checks["success_sustained"]["sample_size"] == 1920  # decided over the 48 hours
     assert checks["stuck_bookings"]["sample_size"] == 1920
     assert "Cara Lee (support)" in checks["attest.confirmation_emails"]["detail"]
     assert any("cleanup" in line for line in run.verdict["actions"])
