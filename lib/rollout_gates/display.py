@@ -43,6 +43,25 @@ def verdict_markdown(result: GateResult) -> str:
         parts.append(f"**Error:** {result.error}")
     if result.checks:
         parts.append(checks_markdown(result.checks))
+    checklist = runbook_checklist(result)
+    if checklist:
+        parts.append(checklist)
     if result.actions:
         parts.append("**What to do now:**\n\n```bash\n" + "\n".join(result.actions) + "\n```")
     return "\n\n".join(parts)
+
+
+def runbook_checklist(result: GateResult, heading: str = "**Runbook, {section}:**") -> str:
+    """The runbook items the gate decides, ticked from its checks; empty if it declares none."""
+    from .checklist import checklist_markdown
+    from .errors import UsageError
+    from .gates import gate_checklist
+
+    try:
+        checklist = gate_checklist(result.gate)
+    except UsageError:  # an unknown gate (an old verdict): no checklist to show
+        return ""
+    if checklist is None:
+        return ""
+    title = heading.format(section=checklist.section)
+    return f"{title}\n\n{checklist_markdown(checklist, result.checks)}"

@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from .metrics import Window, load_query
+from .rules import nothing_seen
 from .verdict import Check, Status
 
 # Oddity counters, as the query names them, and how each is described.
@@ -75,6 +76,8 @@ def assess_telemetry_quality(quality: TelemetryQuality) -> Check:
         "observed": sum(odd.values()),
         "sample_size": quality.events,
     }
+    if not quality.events:
+        return nothing_seen(common, "no coordinator or state machine event in the window")
     if not odd:
         return Check(
             **common,

@@ -11,21 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from .checklist import checklist_markdown
 from .display import ICONS, format_value
 from .evidence import recorded_verdicts
-from .gates import gate_ids, gate_spec
+from .gates import gate_checklist, gate_ids, gate_spec
 from .ledger import MAX_PARALLEL, FlagChange, ledger_path, phase_at, read_ledger
 from .verdict import GateResult
 
 KEY_CHECKS = ("success_rate", "manual_review_rate", "sustained_errors", "circuit_opens")
-SUCCESS_CRITERIA = (
-    ("Success rate ≥97% sustained for 48 hours", ("success_rate", "success_rate_hourly")),
-    ("Manual review rate <1%", ("manual_review_rate",)),
-    ("No sustained errors or circuit breaker trips", ("sustained_errors", "circuit_opens")),
-    ("State machine transitions working correctly", ("transitions", "stuck_bookings")),
-    ("No customer-reported issues", ("attest.no_customer_reports",)),
-    ("Booking confirmation emails sent properly", ("attest.confirmation_emails",)),
-)
 
 
 @dataclass(frozen=True)
@@ -112,7 +105,7 @@ def render_markdown(root: Path, env: str, report_path: Path) -> str:
     )
     parts.append("## Timeline\n\n" + timeline_table(timeline(changes, verdicts, preparation)))
     parts.append("## Latest verdict of every gate\n\n" + latest_table(verdicts, env, link))
-    parts.append("## Success criteria\n\n" + success_checklist(verdicts.get("success", [])))
+    parts.extend(checklist_sections(verdicts, env))
     figures = latest_figures(verdicts.get("full-extended", []))
     if figures:
         parts.append(
@@ -187,19 +180,31 @@ def evidence_links(result: GateResult, link) -> str:
     )
 
 
-def success_checklist(runs: list[GateResult]) -> str:
-    if not runs:
-        return "The `success` gate has not run yet: every criterion is still open."
-    latest = runs[-1]
-    checks = {c.id: c for c in latest.checks}
-    lines = [f"From the `success` verdict as of {when(latest.as_of)} ({latest.status}):", ""]
-    for criterion, check_ids in SUCCESS_CRITERIA:
-        found = [checks[i] for i in check_ids if i in checks]
-        done = bool(found) and all(c.status in ("PASS", "WARN") for c in found)
-        missing = "; ".join(c.detail for c in found if c.status not in ("PASS", "WARN"))
-        note = f" (still missing: {missing})" if missing else ("" if found else " (not checked)")
-        lines.append(f"- [{'x' if done else ' '}] {criterion}{note}")
-    return "\n".join(lines)
+def checklist_sections(verdicts: dict[str, list[GateResult]], env: str) -> list[str]:
+    """One section per gate that decides runbook items, ticked from its latest verdict.
+
+    The items and their checks are the gate module's CHECKLIST; an item is ticked only
+    when its checks passed on data (checklist.judge_item).
+    """
+    sections = []
+    for gate, _ in gates_of(env):
+        checklist = gate_checklist(gate)
+        if checklist is None:
+            continue
+        runs = verdicts.get(gate, [])
+        title = f"## Runbook, {checklist.section} (`{gate}`)"
+        if not runs:
+            lines = [f"The `{gate}` gate has not run yet: every item is still open.", ""]
+            lines += [f"- [ ] {item.text} — not checked" for item in checklist.items]
+        else:
+            latest = runs[-1]
+            lines = [
+                f"From the latest `{gate}` verdict, as of {when(latest.as_of)} ({latest.status}):",
+                "",
+                checklist_markdown(checklist, latest.checks),
+            ]
+        sections.append(title + "\n\n" + "\n".join(lines))
+    return sections
 
 
 def latest_figures(runs: list[GateResult]) -> list[Path]:

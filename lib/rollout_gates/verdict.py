@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import EXIT_ERROR, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS
 
@@ -45,6 +45,15 @@ class Check(BaseModel):
     threshold: float | int | str | None = None
     sample_size: int | None = None
     interval: tuple[float, float] | None = None
+    # The check had no rows to look at (no events at all, 0 of 0): never a PASS, and no
+    # checklist built on it counts it as met (DESIGN.md, "Verdicts").
+    no_data: bool = False
+
+    @model_validator(mode="after")
+    def _no_data_is_never_a_pass(self):
+        if self.no_data and self.status is Status.PASS:
+            raise ValueError(f"check {self.id}: a check with no data cannot PASS")
+        return self
 
     @property
     def gating(self) -> bool:

@@ -64,3 +64,8 @@ def gate_module(gate_id: str) -> ModuleType:
 
 def gate_spec(gate_id: str) -> GateSpec:
     return gate_module(gate_id).SPEC
+
+
+def gate_checklist(gate_id: str):
+    """The runbook items the gate decides (its module's CHECKLIST), or None if it declares none."""
+    return getattr(gate_module(gate_id), "CHECKLIST", None)
