@@ -589,12 +589,32 @@ def db_url_command(env, scenario):
 
 
 @db_group.command("stop")
+@click.option(
+    "--only-this-install",
+    is_flag=True,
+    help="Stop it only if this installation's binaries started it (`make clean` uses this).",
+)
 @reports_errors
-def db_stop():
+def db_stop(only_this_install):
     """Stop the embedded server."""
     from . import embedded
 
-    click.echo("stopped" if embedded.stop() else "the embedded server was not running")
+    if embedded.stop(only_ours=only_this_install):
+        click.echo("stopped")
+    elif only_this_install and embedded.server_state().running:
+        click.echo("the embedded server was started by another install: left running")
+    else:
+        click.echo("the embedded server was not running")
+
+
+@db_group.command("status")
+@reports_errors
+def db_status():
+    """The embedded server's data folder and binaries, and whether they are this install's."""
+    from . import embedded
+
+    for line in embedded.status_lines():
+        click.echo(line)
 
 
 @main.command("demo")
