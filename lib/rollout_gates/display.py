@@ -1,5 +1,6 @@
 """Verdicts as Markdown: the banner at the top of an output notebook and in its last cell."""
 
+from .gates import CHECKPOINT_PHASE
 from .verdict import Check, GateResult, Status
 
 ICONS = {
@@ -39,6 +40,13 @@ def verdict_markdown(result: GateResult) -> str:
         )
     when = f"as of {result.as_of:%Y-%m-%d %H:%M:%S} UTC" if result.as_of else "as-of unknown"
     parts.append(f"*{result.runbook_step}* · {when}")
+    if result.out_of_phase:
+        label = result.out_of_phase
+        parts.append(
+            f"> **{label[0].upper()}{label[1:]}**: this gate checks the "
+            f"{CHECKPOINT_PHASE.get(result.gate, '?')} phase. Its status stands, but the "
+            "checkpoint was decided by the last run of that phase."
+        )
     if result.error:
         parts.append(f"**Error:** {result.error}")
     if result.checks:

@@ -93,6 +93,20 @@ class GateResult(BaseModel):
     database: str | None = None
     run_dir: str | None = None
     notification: Notification | None = None
+    # The rollout phase of the env at the as-of (flag ledger, else telemetry), and whether it
+    # is the phase this gate checks (gates.CHECKPOINT_PHASE); None: unknown.
+    phase: str | None = None
+    phase_since: datetime | None = None
+    phase_source: str | None = None
+    in_phase: bool | None = None
+
+    @property
+    def out_of_phase(self) -> str | None:
+        """ "out of phase (full mode since ...)" for a run outside the phase it checks."""
+        if self.in_phase is not False:
+            return None
+        since = f" since {self.phase_since:%Y-%m-%d %H:%M} UTC" if self.phase_since else ""
+        return f"out of phase ({self.phase} mode{since})"
 
     @property
     def exit_code(self) -> int:
@@ -104,7 +118,8 @@ class GateResult(BaseModel):
         if self.error:
             tail = f": {self.error}"
         when = f" as of {self.as_of:%Y-%m-%d %H:%M} UTC" if self.as_of else ""
-        return f"{self.gate} [{self.env}]{when}: {self.status}{tail}"
+        label = f", {self.out_of_phase}" if self.out_of_phase else ""
+        return f"{self.gate} [{self.env}]{when}: {self.status}{label}{tail}"
 
 
 def worst(statuses) -> Status:

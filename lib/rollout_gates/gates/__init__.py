@@ -27,6 +27,20 @@ RUNBOOK_ORDER = (
     "cleanup",
 )
 
+# The rollout phase (of the gate's own environment) in which each checkpoint decides: a run
+# in another phase keeps its status but is labelled out of phase (legacy.rollout_clock).
+CHECKPOINT_PHASE = {
+    "prerequisites": "full",  # staging's full mode
+    "shadow": "shadow",
+    "preflight": "shadow",  # before the flip to full mode
+    "full-health": "full",
+    "full-extended": "full",
+    "scale": "full",
+    "rollback": "rollback",
+    "success": "full",
+    "cleanup": "full",
+}
+
 
 @dataclass(frozen=True)
 class GateSpec:
