@@ -756,6 +756,27 @@ def flags_check(env_file, phase):
     click.echo(f"all flags match the runbook's {phase} phase")
 
 
+@main.command("incident")
+@ENV_OPTION
+@click.option("--at", "at", help="The failure at or before this time (ISO-8601; default: latest).")
+@click.option(
+    "--evidence-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence root holding <env>/<gate>/... and <env>/flags.jsonl (default: outputs/).",
+)
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="Folder to write.")
+@reports_errors
+def incident_command(env, at, evidence_dir, output):
+    """Draft the incident report of the latest FAIL and zip exactly the evidence it cites."""
+    from .context import parse_as_of
+    from .incident import write_incident
+
+    moment, _ = parse_as_of(at)
+    draft, bundle = write_incident(evidence_dir or paths.outputs_dir(), env, moment, output)
+    click.echo(f"draft: {draft}")
+    click.echo(f"bundle: {bundle}")
+
+
 @main.command("report")
 @ENV_OPTION
 @click.option(
