@@ -40,5 +40,6 @@ lint: $(INSTALLED)  ## ruff
 format: $(INSTALLED)  ## ruff format
 	$(BIN)/ruff format lib tests benchmarks
 
-clean:  ## remove the virtual environment and the evidence
+clean:  ## stop the embedded server this install started, remove the virtual environment and the evidence
+	-@test -x $(BIN)/rollout-gates && $(BIN)/rollout-gates db stop --only-this-install
 	rm -rf $(VENV) outputs/*/ lib/*.egg-info

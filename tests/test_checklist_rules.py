@@ -14,6 +14,7 @@ from rollout_gates.checklist import (
     ActiveStretch,
     ParallelSetting,
     PhaseStart,
+    RunbookChecklist,
     assess_change_spacing,
     assess_max_parallel,
     assess_recorded_verdict,
@@ -168,7 +169,8 @@ def test_checklist_ticks_only_passed_items():
         Check(id="a", rule="r", status=Status.PASS, detail="fine"),
         Check(id="b", rule="r", status=Status.INCONCLUSIVE, detail="not yet"),
     ]
-    text = checklist_markdown([("First", "a"), ("Second", "b"), ("Third", "c")], checks)
+    items = RunbookChecklist.of("S", [("First", "a"), ("Second", "b"), ("Third", "c")])
+    text = checklist_markdown(items, checks)
     assert text.splitlines() == [
         "- [x] First — **PASS**: fine",
         "- [ ] Second — **INCONCLUSIVE**: not yet",

@@ -129,6 +129,9 @@ def test_empty_database_is_inconclusive_not_pass(run_gate, make_database, scenar
         "success_rate": "INCONCLUSIVE",
         "manual_review_rate": "INCONCLUSIVE",
         "red_flag_hours": "INCONCLUSIVE",
-        "sustained_errors": "PASS",
-        "circuit_opens": "PASS",
+        # No errors and no breaker trips because no coordinator event at all: no data, not
+        # a PASS (DESIGN.md, "Verdicts"; issue 13).
+        "sustained_errors": "INCONCLUSIVE",
+        "circuit_opens": "INCONCLUSIVE",
     }
+    assert run.checks["sustained_errors"]["no_data"] and run.checks["circuit_opens"]["no_data"]

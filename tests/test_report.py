@@ -41,7 +41,8 @@ def test_latest_verdict_and_history_are_shown(evidence):
     root, incident, recovered = evidence
     assert (incident.verdict["status"], recovered.verdict["status"]) == ("FAIL", "PASS")
     text = write_report(root, "production").read_text()
-    latest_row = next(line for line in text.splitlines() if line.startswith("| full-health |"))
+    latest = text[text.index("## Latest verdict") :]
+    latest_row = next(line for line in latest.splitlines() if line.startswith("| full-health |"))
     assert "PASS" in latest_row and "n=" in latest_row
     history = text[text.index("### full-health") :]
     assert history.index("FAIL") < history.index("PASS"), "history is in as-of order"

@@ -589,12 +589,32 @@ def db_url_command(env, scenario):
 
 
 @db_group.command("stop")
+@click.option(
+    "--only-this-install",
+    is_flag=True,
+    help="Stop it only if this installation's binaries started it (`make clean` uses this).",
+)
 @reports_errors
-def db_stop():
+def db_stop(only_this_install):
     """Stop the embedded server."""
     from . import embedded
 
-    click.echo("stopped" if embedded.stop() else "the embedded server was not running")
+    if embedded.stop(only_ours=only_this_install):
+        click.echo("stopped")
+    elif only_this_install and embedded.server_state().running:
+        click.echo("the embedded server was started by another install: left running")
+    else:
+        click.echo("the embedded server was not running")
+
+
+@db_group.command("status")
+@reports_errors
+def db_status():
+    """The embedded server's data folder and binaries, and whether they are this install's."""
+    from . import embedded
+
+    for line in embedded.status_lines():
+        click.echo(line)
 
 
 @main.command("demo")
@@ -734,6 +754,27 @@ def flags_check(env_file, phase):
     if mismatches:
         sys.exit(1)
     click.echo(f"all flags match the runbook's {phase} phase")
+
+
+@main.command("incident")
+@ENV_OPTION
+@click.option("--at", "at", help="The failure at or before this time (ISO-8601; default: latest).")
+@click.option(
+    "--evidence-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Evidence root holding <env>/<gate>/... and <env>/flags.jsonl (default: outputs/).",
+)
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="Folder to write.")
+@reports_errors
+def incident_command(env, at, evidence_dir, output):
+    """Draft the incident report of the latest FAIL and zip exactly the evidence it cites."""
+    from .context import parse_as_of
+    from .incident import write_incident
+
+    moment, _ = parse_as_of(at)
+    draft, bundle = write_incident(evidence_dir or paths.outputs_dir(), env, moment, output)
+    click.echo(f"draft: {draft}")
+    click.echo(f"bundle: {bundle}")
 
 
 @main.command("report")

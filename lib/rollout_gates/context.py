@@ -3,7 +3,7 @@
 import io
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +15,9 @@ from .gates import GateSpec, gate_module
 from .ledger import FlagChange, ledger_path, read_ledger
 from .metrics import Window, fetch_frame, load_query
 from .verdict import Check, GateResult, gate_status, write_verdict
+
+# How far back telemetry is searched for the phase a verdict was taken in, without a ledger.
+PHASE_LOOKBACK = timedelta(days=14)
 
 
 def parse_as_of(text: str | None) -> tuple[datetime | None, str]:
@@ -130,10 +133,32 @@ class GateContext:
             server_version=self.server_version,
             database=self.database,
             run_dir=str(self.run_dir) if self.run_dir else None,
+            **self.phase_fields(),
         )
         if self.run_dir is not None:
             write_verdict(result, self.run_dir / "verdict.json")
         return result
+
+    def phase_fields(self) -> dict:
+        """The rollout phase at the as-of (ledger, else telemetry) and whether it is the gate's."""
+        from .checklist import full_mode_from_telemetry
+        from .gates.scale import fetch_active_stretch
+        from .legacy import in_checkpoint_phase, ledger_clock, rollout_clock
+
+        changes = self.ledger()
+        telemetry = None
+        if ledger_clock(changes, self.as_of) is None:
+            lookback = Window.ending(self.as_of, PHASE_LOOKBACK)
+            stretch = fetch_active_stretch(self.connection, self.taxonomy, lookback)
+            self.connection.rollback()
+            telemetry = full_mode_from_telemetry(stretch)
+        clock = rollout_clock(changes, self.as_of, telemetry)
+        return {
+            "phase": clock.phase,
+            "phase_since": clock.started,
+            "phase_source": clock.source,
+            "in_phase": in_checkpoint_phase(self.spec.id, clock),
+        }
 
 
 def open_gate(

@@ -83,7 +83,8 @@ def run_demo(
                 output_root=evidence,
             )
             runs.append(DemoRun(name, label, result, time.monotonic() - started))
-            echo(f"    {result.status}")
+            label = f", {result.out_of_phase}" if result.out_of_phase else ""
+            echo(f"    {result.status}{label}")
         reports += [write_report(evidence, env) for env in ENVIRONMENTS]
         reports.append(write_report(evidence, "production", fmt="html"))
     return root, runs, reports

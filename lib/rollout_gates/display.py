@@ -1,5 +1,6 @@
 """Verdicts as Markdown: the banner at the top of an output notebook and in its last cell."""
 
+from .gates import CHECKPOINT_PHASE
 from .verdict import Check, GateResult, Status
 
 ICONS = {
@@ -39,10 +40,36 @@ def verdict_markdown(result: GateResult) -> str:
         )
     when = f"as of {result.as_of:%Y-%m-%d %H:%M:%S} UTC" if result.as_of else "as-of unknown"
     parts.append(f"*{result.runbook_step}* · {when}")
+    if result.out_of_phase:
+        label = result.out_of_phase
+        parts.append(
+            f"> **{label[0].upper()}{label[1:]}**: this gate checks the "
+            f"{CHECKPOINT_PHASE.get(result.gate, '?')} phase. Its status stands, but the "
+            "checkpoint was decided by the last run of that phase."
+        )
     if result.error:
         parts.append(f"**Error:** {result.error}")
     if result.checks:
         parts.append(checks_markdown(result.checks))
+    checklist = runbook_checklist(result)
+    if checklist:
+        parts.append(checklist)
     if result.actions:
         parts.append("**What to do now:**\n\n```bash\n" + "\n".join(result.actions) + "\n```")
     return "\n\n".join(parts)
+
+
+def runbook_checklist(result: GateResult, heading: str = "**Runbook, {section}:**") -> str:
+    """The runbook items the gate decides, ticked from its checks; empty if it declares none."""
+    from .checklist import checklist_markdown
+    from .errors import UsageError
+    from .gates import gate_checklist
+
+    try:
+        checklist = gate_checklist(result.gate)
+    except UsageError:  # an unknown gate (an old verdict): no checklist to show
+        return ""
+    if checklist is None:
+        return ""
+    title = heading.format(section=checklist.section)
+    return f"{title}\n\n{checklist_markdown(checklist, result.checks)}"

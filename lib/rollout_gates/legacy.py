@@ -361,6 +361,37 @@ def ledger_clock(changes: list[FlagChange], as_of: datetime) -> PhaseClock | Non
     )
 
 
+def rollout_clock(changes: list[FlagChange], as_of: datetime, telemetry=None) -> PhaseClock:
+    """The rollout phase at `as_of`: the flag ledger, else telemetry (a checklist.PhaseStart).
+
+    Legacy after V3 was switched off (true -> false) reads as `rollback`. Telemetry cannot
+    tell shadow from legacy (shadow writes no coordinator event): V3 off is `legacy` there.
+    """
+    clock = ledger_clock(changes, as_of)
+    if clock is None:
+        if telemetry is None or telemetry.on is None:
+            return PhaseClock(phase=None, started=None, source=None)
+        phase = "full" if telemetry.on else "legacy"
+        return PhaseClock(phase=phase, started=telemetry.started, source=TELEMETRY)
+    if clock.phase == "legacy":
+        rollback = last_rollback(changes, as_of)
+        if rollback is not None:
+            return PhaseClock(phase="rollback", started=rollback.at, source=LEDGER)
+    return clock
+
+
+def in_checkpoint_phase(gate: str, clock: PhaseClock) -> bool | None:
+    """Whether the clock's phase is the one `gate` checks; None when that cannot be told."""
+    from .gates import CHECKPOINT_PHASE
+
+    wanted = CHECKPOINT_PHASE.get(gate)
+    if wanted is None or clock.phase is None:
+        return None
+    if clock.source == TELEMETRY and clock.phase == "legacy" and wanted in ("shadow", "rollback"):
+        return None  # telemetry shows V3 off, not whether shadow or a rollback is on
+    return clock.phase == wanted
+
+
 def last_rollback(changes: list[FlagChange], as_of: datetime) -> FlagChange | None:
     """The last change of FEATURE_ASSIGNMENT_PIPELINE_V3 from true to false at or before as-of."""
     found, previous = None, None

@@ -84,6 +84,11 @@ class OutcomeSummary:
         return self.confirmed + self.manual_review + self.error + self.unresolved
 
     @property
+    def bookings(self) -> int:
+        """Bookings with a coordinator outcome in the window, decided or pending."""
+        return self.decided + self.pending
+
+    @property
     def success(self) -> Proportion:
         return Proportion(self.confirmed, self.decided)
 

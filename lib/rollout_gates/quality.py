@@ -75,6 +75,13 @@ def assess_telemetry_quality(quality: TelemetryQuality) -> Check:
         "observed": sum(odd.values()),
         "sample_size": quality.events,
     }
+    if not quality.events:  # advisory even then: telemetry quality never gates
+        return Check(
+            **common,
+            status=Status.WARN,
+            no_data=True,
+            detail="no data: no coordinator or state machine event in the window to inspect",
+        )
     if not odd:
         return Check(
             **common,

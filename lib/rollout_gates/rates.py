@@ -145,8 +145,10 @@ def rate_check(
     when=None,
     over: str = "",
 ) -> Check:
+    """A rate's Check; one with no decided booking says so (no_data), never met."""
     proportion = sample.proportion
     return Check(
+        no_data=not proportion.n,
         id=rule.check_id,
         rule=rule.text(over),
         status=status,
@@ -414,6 +416,7 @@ def assess_red_flag_stretches(
         extra = min_decided - decided
         return Check(
             **common,
+            no_data=not decided,
             status=Status.INCONCLUSIVE,
             detail=f"{decided} decided bookings in the window, {min_decided} needed to call it "
             f"free of red flags ({extra} more); no stretch confidently beyond a limit",

@@ -11,21 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from .checklist import checklist_markdown
 from .display import ICONS, format_value
 from .evidence import recorded_verdicts
-from .gates import gate_ids, gate_spec
+from .gates import CHECKPOINT_PHASE, gate_checklist, gate_ids, gate_spec
 from .ledger import MAX_PARALLEL, FlagChange, ledger_path, phase_at, read_ledger
+from .legacy import PhaseClock, in_checkpoint_phase, last_rollback, rollout_clock
 from .verdict import GateResult
 
 KEY_CHECKS = ("success_rate", "manual_review_rate", "sustained_errors", "circuit_opens")
-SUCCESS_CRITERIA = (
-    ("Success rate ≥97% sustained for 48 hours", ("success_rate", "success_rate_hourly")),
-    ("Manual review rate <1%", ("manual_review_rate",)),
-    ("No sustained errors or circuit breaker trips", ("sustained_errors", "circuit_opens")),
-    ("State machine transitions working correctly", ("transitions", "stuck_bookings")),
-    ("No customer-reported issues", ("attest.no_customer_reports",)),
-    ("Booking confirmation emails sent properly", ("attest.confirmation_emails",)),
-)
 
 
 @dataclass(frozen=True)
@@ -87,9 +81,15 @@ def timeline(
 
 def render_markdown(root: Path, env: str, report_path: Path) -> str:
     """The whole report; links are relative to where the report is written."""
-    verdicts = {gate: recorded_verdicts(root, gate_env, gate) for gate, gate_env in gates_of(env)}
+    ledgers = {e: read_ledger(ledger_path(root, e)) for e in {env, *(e for _, e in gates_of(env))}}
+    verdicts = {
+        gate: [
+            with_phase(run, ledgers[gate_env]) for run in recorded_verdicts(root, gate_env, gate)
+        ]
+        for gate, gate_env in gates_of(env)
+    }
     verdicts = {gate: runs for gate, runs in verdicts.items() if runs}
-    changes = read_ledger(ledger_path(root, env))
+    changes = ledgers[env]
     staging = read_ledger(ledger_path(root, "staging"))
     preparation = next((c.at for c in staging if phase_at(staging, c.at) == "full"), None)
     base = report_path.parent
@@ -106,13 +106,15 @@ def render_markdown(root: Path, env: str, report_path: Path) -> str:
             f"> ⚠️ **SIMULATED DATA**: verdicts below come from simulated scenarios "
             f"({', '.join(simulated)}). This is not production evidence."
         )
+    parts.append(standing_line(verdicts, changes, env))
     parts.append(
         "Written by `rollout-gates report` from the flag ledger and the recorded verdicts under "
         f"`{root}`. Figures are outcome-based (DESIGN.md, *Metrics*)."
     )
     parts.append("## Timeline\n\n" + timeline_table(timeline(changes, verdicts, preparation)))
+    parts.append("## Checkpoints\n\n" + checkpoint_table(verdicts, env, link))
     parts.append("## Latest verdict of every gate\n\n" + latest_table(verdicts, env, link))
-    parts.append("## Success criteria\n\n" + success_checklist(verdicts.get("success", [])))
+    parts.extend(checklist_sections(verdicts, env))
     figures = latest_figures(verdicts.get("full-extended", []))
     if figures:
         parts.append(
@@ -157,10 +159,126 @@ def latest_table(verdicts: dict[str, list[GateResult]], env: str, link) -> str:
         latest = runs[-1]
         figures = [figure(latest, check_id) for check_id in KEY_CHECKS]
         lines.append(
-            f"| {gate} | {latest.runbook_step} | {ICONS[latest.status]} {latest.status} | "
+            f"| {gate} | {latest.runbook_step} | {status_cell(latest)} | "
             f"{when(latest.as_of)} | {' | '.join(figures)} | {evidence_links(latest, link)} |"
         )
     return "\n".join(lines)
+
+
+def with_phase(run: GateResult, changes: list[FlagChange]) -> GateResult:
+    """The run with its rollout phase: as recorded, else from the ledger at its as-of."""
+    if run.phase is not None or run.as_of is None:
+        return run
+    clock = rollout_clock(changes, run.as_of)
+    return run.model_copy(
+        update={
+            "phase": clock.phase,
+            "phase_since": clock.started,
+            "phase_source": clock.source,
+            "in_phase": in_checkpoint_phase(run.gate, clock),
+        }
+    )
+
+
+def decisive(runs: list[GateResult]) -> GateResult | None:
+    """The run a checkpoint's decision rested on: the last one taken in the phase it checks."""
+    in_phase = [run for run in runs if run.in_phase is not False and run.as_of is not None]
+    return in_phase[-1] if in_phase else None
+
+
+def status_cell(run: GateResult) -> str:
+    label = f" · {run.out_of_phase}" if run.out_of_phase else ""
+    return f"{ICONS[run.status]} {run.status}{label}"
+
+
+def checkpoint_table(verdicts: dict[str, list[GateResult]], env: str, link) -> str:
+    """Each checkpoint's decisive verdict (last run in its phase) beside its latest run."""
+    lines = [
+        "| checkpoint | phase it checks | decisive verdict (last run in its phase) | latest run |",
+        "|---|---|---|---|",
+    ]
+    for gate, _ in gates_of(env):
+        runs = verdicts.get(gate, [])
+        decided = decisive(runs)
+
+        def cell(run: GateResult | None) -> str:
+            if run is None:
+                return "none"
+            links = evidence_links(run, link)
+            return f"{status_cell(run)} as of {when(run.as_of)}" + (f" ({links})" if links else "")
+
+        latest = runs[-1] if runs else None
+        same = latest is not None and latest is decided
+        lines.append(
+            f"| {gate} | {CHECKPOINT_PHASE.get(gate, '–')} | {cell(decided)} | "
+            f"{'same' if same else cell(latest)} |"
+        )
+    return "\n".join(lines)
+
+
+CAN_PASS = re.compile(r"can pass at (\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d)? UTC)")
+
+
+def decidable_from(run: GateResult | None) -> str:
+    """ ", decidable from <time>" when a soak check of the run says when it can pass."""
+    for check in run.checks if run else []:
+        found = CAN_PASS.search(check.detail)
+        if found:
+            return f", decidable from {found[1]}"
+    return ""
+
+
+def standing_line(verdicts: dict[str, list[GateResult]], changes: list[FlagChange], env: str):
+    """One line: the phase the rollout is in, checkpoints passed at their time, what is next."""
+    moments = [r.as_of for runs in verdicts.values() for r in runs if r.as_of]
+    moments += [c.at for c in changes]
+    if not moments:
+        return "**Where the rollout stands:** no flag ledger and no verdict yet; next: " + (
+            "prerequisites (`rollout-gates run prerequisites --env staging`)."
+        )
+    now = max(moments)
+    clock = rollout_clock(changes, now)
+    if clock.phase is None:
+        own = [r for gate, e in gates_of(env) if e == env for r in verdicts.get(gate, [])]
+        latest = max(own, key=lambda r: r.as_of, default=None) if own else None
+        if latest is not None and latest.phase:
+            clock = PhaseClock(latest.phase, latest.phase_since, latest.phase_source)
+    since = f" since {when(clock.started)} UTC" if clock.started else ""
+    where = f"{clock.phase} mode{since}" if clock.phase else "phase unknown"
+    rolled_back = last_rollback(changes, now) is not None
+    applicable = [
+        gate
+        for gate, _ in gates_of(env)
+        if (gate != "rollback" or rolled_back) and (gate != "scale" or gate in verdicts)
+    ]
+    decided = {gate: decisive(verdicts.get(gate, [])) for gate in applicable}
+    passed = [g for g, run in decided.items() if run is not None and run.status == "PASS"]
+    tally = f"{len(passed)} of {len(applicable)} checkpoints passed at their time"
+    success = decided.get("success")
+    if success is not None and success.status == "PASS":
+        cleanup = decided.get("cleanup")
+        ready = (
+            f"the cleanup gate says ready as of {when(cleanup.as_of)} UTC"
+            if cleanup is not None and cleanup.status == "PASS"
+            else f"check readiness with `rollout-gates run cleanup --env {env}`"
+        )
+        nxt = (
+            f"the rollout succeeded (success criteria met as of {when(success.as_of)} UTC); "
+            f"next: the legacy cleanup ({ready})"
+        )
+        return f"**Where the rollout stands:** {where}; {tally}; {nxt}."
+    current = [
+        g for g in applicable if CHECKPOINT_PHASE.get(g) == clock.phase and gate_spec(g).env == env
+    ] or applicable
+    pending = [g for g in current if g not in passed and g != "scale"]
+    if not pending:
+        nxt = "every checkpoint of this phase passed"
+    else:
+        gate = pending[0]
+        runs = verdicts.get(gate, [])
+        step = gate_spec(gate).runbook_step.split(":")[0]
+        nxt = f"{gate} ({step}){decidable_from(runs[-1] if runs else None)}"
+    return f"**Where the rollout stands:** {where}; {tally}; next: {nxt}."
 
 
 def figure(result: GateResult, check_id: str) -> str:
@@ -187,19 +305,31 @@ def evidence_links(result: GateResult, link) -> str:
     )
 
 
-def success_checklist(runs: list[GateResult]) -> str:
-    if not runs:
-        return "The `success` gate has not run yet: every criterion is still open."
-    latest = runs[-1]
-    checks = {c.id: c for c in latest.checks}
-    lines = [f"From the `success` verdict as of {when(latest.as_of)} ({latest.status}):", ""]
-    for criterion, check_ids in SUCCESS_CRITERIA:
-        found = [checks[i] for i in check_ids if i in checks]
-        done = bool(found) and all(c.status in ("PASS", "WARN") for c in found)
-        missing = "; ".join(c.detail for c in found if c.status not in ("PASS", "WARN"))
-        note = f" (still missing: {missing})" if missing else ("" if found else " (not checked)")
-        lines.append(f"- [{'x' if done else ' '}] {criterion}{note}")
-    return "\n".join(lines)
+def checklist_sections(verdicts: dict[str, list[GateResult]], env: str) -> list[str]:
+    """One section per gate that decides runbook items, ticked from its latest verdict.
+
+    The items and their checks are the gate module's CHECKLIST; an item is ticked only
+    when its checks passed on data (checklist.judge_item).
+    """
+    sections = []
+    for gate, _ in gates_of(env):
+        checklist = gate_checklist(gate)
+        if checklist is None:
+            continue
+        runs = verdicts.get(gate, [])
+        title = f"## Runbook, {checklist.section} (`{gate}`)"
+        if not runs:
+            lines = [f"The `{gate}` gate has not run yet: every item is still open.", ""]
+            lines += [f"- [ ] {item.text} — not checked" for item in checklist.items]
+        else:
+            latest = runs[-1]
+            lines = [
+                f"From the latest `{gate}` verdict, as of {when(latest.as_of)} ({latest.status}):",
+                "",
+                checklist_markdown(checklist, latest.checks),
+            ]
+        sections.append(title + "\n\n" + "\n".join(lines))
+    return sections
 
 
 def latest_figures(runs: list[GateResult]) -> list[Path]:
@@ -221,7 +351,7 @@ def history_tables(verdicts: dict[str, list[GateResult]], link) -> str:
             open_checks = ", ".join(c.id for c in run.checks if c.status not in ("PASS", "WARN"))
             detail = run.error or open_checks or "–"
             lines.append(
-                f"| {when(run.as_of)} | {ICONS[run.status]} {run.status} | {detail} | "
+                f"| {when(run.as_of)} | {status_cell(run)} | {detail} | "
                 f"{evidence_links(run, link)} |"
             )
         sections.append("\n".join(lines))

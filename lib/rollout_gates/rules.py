@@ -11,12 +11,27 @@ from .stats import percent
 from .verdict import Check, Status
 
 
+def nothing_seen(common: dict, what: str) -> Check:
+    """A check with no rows to look at: INCONCLUSIVE and marked no_data, never a PASS."""
+    return Check(
+        **common,
+        status=Status.INCONCLUSIVE,
+        detail=f"no data: {what}, so there was nothing to judge",
+        no_data=True,
+    )
+
+
+NO_COORDINATOR = "no booking with a coordinator outcome in the window"
+
+
 def assess_sustained_errors(
-    bucket_counts: list[int], needed_buckets: int, bucket: timedelta
+    bucket_counts: list[int], needed_buckets: int, bucket: timedelta, seen: int | None = None
 ) -> Check:
     """coordinator.error in `needed_buckets` consecutive buckets is sustained: FAIL.
 
-    Isolated errors are shown as WARN, which never changes the gate.
+    Isolated errors are shown as WARN, which never changes the gate. `seen`: the bookings
+    with a coordinator outcome in the window; 0 means no errors because no events at all,
+    which is no data, not a PASS (None: the caller does not say).
     """
     run, total = longest_run(bucket_counts), sum(bucket_counts)
     size = format_duration(bucket)
@@ -39,6 +54,8 @@ def assess_sustained_errors(
             status=Status.WARN,
             detail=f"{total} coordinator.error, not sustained (longest run {run} of {size})",
         )
+    if seen == 0:
+        return nothing_seen(common, f"no coordinator.error because {NO_COORDINATOR}")
     return Check(**common, status=Status.PASS, detail="no coordinator.error")
 
 
@@ -66,8 +83,13 @@ def assess_circuit_opens(max_in_any_hour: int, total: int, limit: int) -> Check:
     return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")
 
 
-def assess_no_circuit_opens(max_in_any_hour: int, total: int, over: str = "in the window") -> Check:
-    """The runbook's "no circuit breaker trips": any coordinator.circuit_open is a FAIL."""
+def assess_no_circuit_opens(
+    max_in_any_hour: int, total: int, over: str = "in the window", seen: int | None = None
+) -> Check:
+    """The runbook's "no circuit breaker trips": any coordinator.circuit_open is a FAIL.
+
+    `seen` as for assess_sustained_errors: 0 is no data, not a PASS.
+    """
     common = {
         "id": "circuit_opens",
         "rule": f"no coordinator.circuit_open {over} (no circuit breaker trips)",
@@ -82,6 +104,8 @@ def assess_no_circuit_opens(max_in_any_hour: int, total: int, over: str = "in th
             detail=f"{total} coordinator.circuit_open {over}, "
             f"at most {max_in_any_hour} in one hour",
         )
+    if seen == 0:
+        return nothing_seen(common, f"no coordinator.circuit_open because {NO_COORDINATOR}")
     return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")
 
 
@@ -112,6 +136,7 @@ def assess_v3_traffic(traffic: Traffic) -> Check:
         **common,
         status=Status.INCONCLUSIVE,
         detail="no booking activity and no coordinator events in the window",
+        no_data=True,
     )
 
 
@@ -125,7 +150,9 @@ def assess_telemetry_coverage(traffic: Traffic, minimum: float = 0.9) -> Check:
         "threshold": minimum,
         "sample_size": total,
     }
-    if total and seen / total < minimum:
+    if not total:
+        return nothing_seen(common, "no booking with activity in the window (0 of 0)")
+    if seen / total < minimum:
         return Check(
             **common,
             status=Status.WARN,

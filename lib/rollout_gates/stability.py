@@ -254,7 +254,10 @@ def evaluate(metrics: StabilityMetrics, params: StabilityParams) -> list[Check]:
         )
     )
     errors = assess_sustained_errors(
-        list(metrics.error_buckets), params.sustained_error_buckets, params.error_bucket
+        list(metrics.error_buckets),
+        params.sustained_error_buckets,
+        params.error_bucket,
+        seen=metrics.outcomes.bookings,
     )
     return [
         assess_soak(metrics.phase, metrics.as_of, params.soak),
@@ -273,7 +276,10 @@ def evaluate(metrics: StabilityMetrics, params: StabilityParams) -> list[Check]:
         ),
         errors.model_copy(update={"rule": f"{errors.rule} over {over}"}),
         assess_no_circuit_opens(
-            metrics.circuit_opens_max_per_hour, metrics.circuit_opens, over=f"over {over}"
+            metrics.circuit_opens_max_per_hour,
+            metrics.circuit_opens,
+            over=f"over {over}",
+            seen=metrics.outcomes.bookings,
         ),
     ]
 

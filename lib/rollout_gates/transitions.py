@@ -123,6 +123,7 @@ def assess_transitions(counts: list[TransitionCount], allowed: dict[str, list[st
             **common,
             status=Status.INCONCLUSIVE,
             detail="no booking.assignment_state_transition in the window",
+            no_data=True,
         )
     return Check(
         **common,
@@ -160,6 +161,7 @@ def assess_stuck(stuck: StuckBookings, stuck_after: timedelta) -> Check:
             **common,
             status=Status.INCONCLUSIVE,
             detail="no booking had a state transition in the window",
+            no_data=True,
         )
     return Check(
         **common,

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import EXIT_ERROR, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_PASS
 
@@ -65,6 +65,15 @@ class Check(BaseModel):
     sample_size: int | None = None
     interval: tuple[float, float] | None = None
     evidence: RateEvidence | None = None
+    # The check had no rows to look at (no events at all, 0 of 0): never a PASS, and no
+    # checklist built on it counts it as met (DESIGN.md, "Verdicts").
+    no_data: bool = False
+
+    @model_validator(mode="after")
+    def _no_data_is_never_a_pass(self):
+        if self.no_data and self.status is Status.PASS:
+            raise ValueError(f"check {self.id}: a check with no data cannot PASS")
+        return self
 
     @property
     def gating(self) -> bool:
@@ -104,6 +113,20 @@ class GateResult(BaseModel):
     database: str | None = None
     run_dir: str | None = None
     notification: Notification | None = None
+    # The rollout phase of the env at the as-of (flag ledger, else telemetry), and whether it
+    # is the phase this gate checks (gates.CHECKPOINT_PHASE); None: unknown.
+    phase: str | None = None
+    phase_since: datetime | None = None
+    phase_source: str | None = None
+    in_phase: bool | None = None
+
+    @property
+    def out_of_phase(self) -> str | None:
+        """ "out of phase (full mode since ...)" for a run outside the phase it checks."""
+        if self.in_phase is not False:
+            return None
+        since = f" since {self.phase_since:%Y-%m-%d %H:%M} UTC" if self.phase_since else ""
+        return f"out of phase ({self.phase} mode{since})"
 
     @property
     def exit_code(self) -> int:
@@ -115,7 +138,8 @@ class GateResult(BaseModel):
         if self.error:
             tail = f": {self.error}"
         when = f" as of {self.as_of:%Y-%m-%d %H:%M} UTC" if self.as_of else ""
-        return f"{self.gate} [{self.env}]{when}: {self.status}{tail}"
+        label = f", {self.out_of_phase}" if self.out_of_phase else ""
+        return f"{self.gate} [{self.env}]{when}: {self.status}{label}{tail}"
 
 
 def worst(statuses) -> Status:

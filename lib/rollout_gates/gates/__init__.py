@@ -27,6 +27,20 @@ RUNBOOK_ORDER = (
     "cleanup",
 )
 
+# The rollout phase (of the gate's own environment) in which each checkpoint decides: a run
+# in another phase keeps its status but is labelled out of phase (legacy.rollout_clock).
+CHECKPOINT_PHASE = {
+    "prerequisites": "full",  # staging's full mode
+    "shadow": "shadow",
+    "preflight": "shadow",  # before the flip to full mode
+    "full-health": "full",
+    "full-extended": "full",
+    "scale": "full",
+    "rollback": "rollback",
+    "success": "full",
+    "cleanup": "full",
+}
+
 
 @dataclass(frozen=True)
 class GateSpec:
@@ -64,3 +78,8 @@ def gate_module(gate_id: str) -> ModuleType:
 
 def gate_spec(gate_id: str) -> GateSpec:
     return gate_module(gate_id).SPEC
+
+
+def gate_checklist(gate_id: str):
+    """The runbook items the gate decides (its module's CHECKLIST), or None if it declares none."""
+    return getattr(gate_module(gate_id), "CHECKLIST", None)

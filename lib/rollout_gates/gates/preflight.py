@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..checklist import assess_recorded_verdict, describe_age
+from ..checklist import RunbookChecklist, assess_recorded_verdict, describe_age
 from ..config import Attestations, Duration, GateParams
 from ..errors import RolloutGatesError
 from ..evidence import latest_verdict, recorded_verdicts
@@ -44,13 +44,16 @@ RECORDED = (
 )
 
 # The runbook's checklist as it wrote it, and the check that ticks each item.
-CHECKLIST = [
-    *((item, check_id) for check_id, _env, _gate, item in RECORDED),
-    ("Engineering team is available for monitoring", "attest.oncall"),
-    ("Rollback plan is documented and ready", "attest.rollback_plan"),
-    ("Database monitoring is active", "attest.db_monitoring"),
-    ("Alert channels are configured", "attest.alert_channels"),
-]
+CHECKLIST = RunbookChecklist.of(
+    "Phase 2, Pre-Flight Checklist",
+    [
+        *((item, check_id) for check_id, _env, _gate, item in RECORDED),
+        ("Engineering team is available for monitoring", "attest.oncall"),
+        ("Rollback plan is documented and ready", "attest.rollback_plan"),
+        ("Database monitoring is active", "attest.db_monitoring"),
+        ("Alert channels are configured", "attest.alert_channels"),
+    ],
+)
 
 
 class PreflightAttestations(Attestations):

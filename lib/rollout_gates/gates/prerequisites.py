@@ -4,12 +4,24 @@ Runbook, "Prerequisites": success rate >= 97% for 48 hours, manual review rate <
 no sustained errors or circuit breaker trips. The checks are stability.py's, on staging.
 """
 
+from ..checklist import RunbookChecklist
 from ..flags import plan_commands
 from ..stability import StabilityMetrics, StabilityParams
 from ..stability import collect as collect_stability
 from ..stability import evaluate as evaluate_stability
 from ..verdict import Check, Status
 from . import GateSpec
+
+# The runbook's Prerequisites, item 1 ("Verify staging metrics meet thresholds"), and the
+# checks that decide each; items 2-3 (rollback plan, staffed window) are preflight's.
+CHECKLIST = RunbookChecklist.of(
+    "Prerequisites",
+    [
+        ("Success rate ≥97% for 48 hours", ("soak", "success_rate", "red_flag_hours")),
+        ("Manual review rate <1%", ("manual_review_rate",)),
+        ("No sustained errors or circuit breaker trips", ("sustained_errors", "circuit_opens")),
+    ],
+)
 
 
 class PrerequisitesParams(StabilityParams):

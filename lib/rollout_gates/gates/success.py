@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from ..checklist import (
     PhaseStart,
+    RunbookChecklist,
     assess_soak,
     full_mode_start,
 )
@@ -67,16 +68,20 @@ ATTESTATIONS = {
     "confirmation_emails": "Booking confirmation emails sent properly",
 }
 
-# The runbook's Success Criteria as it wrote them, and the checks that tick each item.
-CRITERIA = [
-    ("Success rate ≥97% sustained for 48 hours", ("full_mode_soak", "success_rate",
-                                                  "success_sustained")),
-    ("Manual review rate <1%", ("manual_review_rate",)),
-    ("No sustained errors or circuit breaker trips", ("sustained_errors", "circuit_opens")),
-    ("State machine transitions working correctly", ("state_transitions", "stuck_bookings")),
-    ("No customer-reported issues", ("attest.no_customer_reports",)),
-    ("Booking confirmation emails sent properly", ("attest.confirmation_emails",)),
-]  # fmt: skip
+# The runbook's Success Criteria as it wrote them, and the checks that decide each item:
+# the one list the notebook, the banner and verification.md tick.
+CHECKLIST = RunbookChecklist.of(
+    "Success Criteria",
+    [
+        ("Success rate ≥97% sustained for 48 hours",
+         ("full_mode_soak", "success_rate", "success_sustained")),
+        ("Manual review rate <1%", ("manual_review_rate",)),
+        ("No sustained errors or circuit breaker trips", ("sustained_errors", "circuit_opens")),
+        ("State machine transitions working correctly", ("state_transitions", "stuck_bookings")),
+        ("No customer-reported issues", ("attest.no_customer_reports",)),
+        ("Booking confirmation emails sent properly", ("attest.confirmation_emails",)),
+    ],
+)  # fmt: skip
 
 
 class SuccessAttestations(Attestations):
@@ -192,9 +197,16 @@ def evaluate(
             manual_review, Sample.ending(metrics.outcomes.manual_review_rate, as_of, params.window)
         ),
         assess_sustained_errors(
-            metrics.error_buckets, params.sustained_error_buckets, params.error_bucket
+            metrics.error_buckets,
+            params.sustained_error_buckets,
+            params.error_bucket,
+            seen=metrics.outcomes.bookings,
         ),
-        assess_no_circuit_opens(metrics.circuit_opens_max_per_hour, metrics.circuit_opens),
+        assess_no_circuit_opens(
+            metrics.circuit_opens_max_per_hour,
+            metrics.circuit_opens,
+            seen=metrics.outcomes.bookings,
+        ),
         assess_transitions(metrics.transitions, allowed),
         assess_stuck(metrics.stuck, params.stuck_after),
         *assess_attestations(params.attest, ATTESTATIONS, attested_at or as_of),
