@@ -115,6 +115,7 @@ def render_markdown(root: Path, env: str, report_path: Path) -> str:
     parts.append("## Checkpoints\n\n" + checkpoint_table(verdicts, env, link))
     parts.append("## Latest verdict of every gate\n\n" + latest_table(verdicts, env, link))
     parts.extend(checklist_sections(verdicts, env))
+    parts.append("## What the data can and cannot show\n\n" + evidence_table(verdicts, env))
     figures = latest_figures(verdicts.get("full-extended", []))
     if figures:
         parts.append(
@@ -123,6 +124,57 @@ def render_markdown(root: Path, env: str, report_path: Path) -> str:
         )
     parts.append("## History of every gate\n\n" + history_tables(verdicts, link))
     return "\n\n".join(parts) + "\n"
+
+
+def evidence_table(verdicts: dict[str, list[GateResult]], env: str) -> str:
+    """Each rate check of each gate's latest verdict: how many decided bookings it saw, its
+    bounds, whether they certify it, and what more data would decide it (docs/statistics.md).
+
+    At about one booking an hour a 48h window holds some 54 decided bookings: enough for a
+    point estimate, rarely for certainty. The table says so in numbers, not adjectives.
+    """
+    rows = []
+    for gate, gate_env in gates_of(env):
+        runs = verdicts.get(gate, [])
+        if not runs:
+            continue
+        latest = runs[-1]
+        for check in latest.checks:
+            seen = check.evidence
+            if seen is None:
+                continue
+            bounds = f"{seen.low:.1%}-{seen.high:.1%}" if seen.decided else "–"
+            rate = f"{seen.rate:.1%} ({seen.count}/{seen.decided})" if seen.decided else "none"
+            if seen.certified:
+                more = "certified"
+            elif seen.bookings_to_decide:
+                at = f", about {when(seen.decidable_at)} UTC" if seen.decidable_at else ""
+                more = f"{seen.bookings_to_decide} more decided bookings{at}"
+            else:
+                more = "–"
+            rows.append(
+                f"| {gate} ({gate_env}) | {check.id} | {seen.window} | {rate} | {bounds} | "
+                f"{ICONS.get(check.status, '')} {check.status} | {more} |"
+            )
+    if not rows:
+        return "No rate check recorded yet."
+    confidence = next(
+        (c.evidence.confidence for runs in verdicts.values() for c in runs[-1].checks
+         if c.evidence is not None),
+        0.95,
+    )  # fmt: skip
+    header = [
+        f"Rates are judged with exact {confidence:.0%} bounds that stay valid however often a "
+        "gate is run (docs/statistics.md): a red flag FAILs only when the whole bound is "
+        "beyond its limit, a criterion PASSes on its point estimate and is *certified* when "
+        "its bound meets the limit too. The last column is what would settle a check that is "
+        "not settled: more decided bookings at the current rate, and about when at the current "
+        "volume.",
+        "",
+        "| gate | check | window | rate | bounds | status | to decide or certify |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    return "\n".join(header + rows)
 
 
 def gates_of(env: str) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ nothing either way; the longer window accumulates the evidence. The worse of the
 """
 
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from ..checklist import PhaseStart, full_mode_start
 from ..config import Duration, GateParams, Rate
@@ -139,7 +139,7 @@ def full_mode_label(window: Window, phase: PhaseStart) -> str:
     length = about(window.end - window.start)
     if phase.at_least or (phase.started is not None and phase.started < window.start):
         return f"the last {length} of full mode (its intensive period)"
-    return f"full mode so far ({length}, since {window.start.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+    return f"full mode so far ({length})"
 
 
 def success_of(summary: OutcomeSummary) -> Proportion:
