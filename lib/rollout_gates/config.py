@@ -47,6 +47,7 @@ Duration = Annotated[
 ]
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 Count = Annotated[int, Field(ge=0)]
+Confidence = Annotated[float, Field(gt=0.0, lt=1.0)]
 
 
 class GateParams(BaseModel):
@@ -61,6 +62,7 @@ class GateParams(BaseModel):
     sustained_error_buckets: Annotated[int, Field(ge=1)]
     circuit_open_max_per_hour: Count
     ledger_drain: Duration
+    confidence: Confidence
     window: Duration
     min_decided: Count
 
