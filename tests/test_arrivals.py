@@ -26,7 +26,7 @@ from rollout_gates.arrivals import (
     judge_silence,
     silence_probability,
 )
-from rollout_gates.gates import rollback
+from rollout_gates.gates import rollback, shadow
 from rollout_gates.legacy import fetch_activity_buckets, fetch_legacy_activity
 from rollout_gates.metrics import Window
 from rollout_gates.verdict import Status, gate_status
@@ -351,3 +351,30 @@ def test_without_any_creation_event_the_gate_falls_back_to_planner_activity_and_
     findings = {f.check: f for f in doctor.diagnose(url).findings}
     assert findings["arrivals"].status == "warn"
     assert "booking.creation.success" in findings["arrivals"].detail
+
+
+def shadow_routing(url: str, as_of: datetime):
+    params = config.load_params(shadow.ShadowParams, "shadow", "production", {})
+    window = Window(as_of - params.window, as_of)
+    engine = db.create_readonly_engine(url)
+    try:
+        with engine.connect() as connection:
+            metrics, _ = shadow.collect(connection, config.load_taxonomy(), window, params, [])
+    finally:
+        engine.dispose()
+    return {check.id: check for check in shadow.evaluate(metrics, params)}["legacy_routing"]
+
+
+@pytest.mark.db
+@pytest.mark.parametrize(("per_hour", "expected"), [(1.125, "FAIL"), (1 / 24, "INCONCLUSIVE")])
+def test_a_silent_shadow_day_is_judged_against_the_day_before(load, per_hour, expected):
+    # Shadow, judged over the 24h before T. The 24h before that: 27 bookings (1.125/h) handled
+    # by the legacy planner's inline path, then a whole day without any booking: (24/48)^27 =
+    # 7.5e-9, FAIL. After a single booking the day before: (1/2)^1 = 0.5, INCONCLUSIVE.
+    telemetry = Telemetry()
+    for at in telemetry.every(T - 48 * H, T - 24 * H, per_hour):
+        telemetry.inline(at + S, telemetry.created(at))
+    check = shadow_routing(load(telemetry, f"arrivals_shadow_{expected}"), T)
+    assert check.status == expected
+    count = 27 if expected == "FAIL" else 1
+    assert f"after {count} bookings created in the 24h before" in check.detail

@@ -90,7 +90,8 @@ def check_database(connection: sa.Connection, url: str) -> Diagnosis:
     findings.append(check_privileges(server))
     columns = fetch_frame(connection, "doctor_columns")
     types = dict(zip(columns["column_name"], columns["data_type"], strict=True))
-    findings.append(check_columns(types))
+    columns_found = check_columns(types)
+    findings.append(columns_found)
     indexes = fetch_frame(connection, "doctor_indexes")
     usable = [
         tuple(keys)
@@ -103,7 +104,8 @@ def check_database(connection: sa.Connection, url: str) -> Diagnosis:
         window = Window.ending(server.server_now, timedelta(days=RECENT_DAYS))
         per_day = fetch_frame(connection, "doctor_events_per_day", **window.binds())
         findings.append(describe_events_per_day(per_day["events"].tolist()))
-        findings.append(check_arrivals(connection, window))
+        if columns_found.status == "ok":  # it reads context and booking_id
+            findings.append(check_arrivals(connection, window))
     return Diagnosis(findings, suggest_indexes(usable))
 
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from .arrivals import arrival_binds
+from .arrivals import FALLBACK, Arrivals, arrival_binds, judge_silence
 from .config import format_duration
 from .ledger import SHADOW, V3, FlagChange, phase_at, phase_started
 from .metrics import Window, bucket_starts, fetch_frame
@@ -460,8 +460,14 @@ def assess_no_v3_events(
     )
 
 
-def assess_legacy_routing(activity: LegacyActivity) -> Check:
-    """Legacy activity present while bookings are made; none while bookings exist is FAIL."""
+def assess_legacy_routing(
+    activity: LegacyActivity, before: Arrivals | None, confidence: float
+) -> Check:
+    """Legacy activity present while bookings are made; none while bookings exist is FAIL.
+
+    With no booking either, the silence of the window is judged against the bookings that
+    arrived in `before` (the same length before it): FAIL when improbable at `confidence`.
+    """
     common = {
         "id": "legacy_routing",
         "rule": "legacy planner events (auto_assign.started, inline_auto_assign.*) present "
@@ -485,10 +491,33 @@ def assess_legacy_routing(activity: LegacyActivity) -> Check:
             f"({activity.bookings_created} created) but no legacy planner event: bookings are "
             "not being assigned by the legacy planner",
         )
+    if before is None or not before.count:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail="no booking activity in the window, nor in the same time before it: legacy "
+            "routing cannot be seen",
+        )
+    start = before.window.end
+    silence = judge_silence(before.count, before.span, start, start + before.span, confidence)
+    fallback = "" if before.recorded else f" ({FALLBACK})"
+    quiet = (
+        f"no booking activity and no legacy planner event since {utc(start)}, after "
+        f"{before.count} {before.what} in the {length(before.span)} before"
+    )
+    if silence.improbable:
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{quiet}: at that rate so long a silence has probability "
+            f"{silence.probability:.2g}, below {1 - confidence:.2g}: bookings are not being "
+            f"made or recorded{fallback}",
+        )
     return Check(
         **common,
         status=Status.INCONCLUSIVE,
-        detail="no booking activity in the window: legacy routing cannot be seen",
+        detail=f"{quiet}: that silence is likely enough by chance (probability "
+        f"{silence.probability:.2g}); legacy routing cannot be seen{fallback}",
     )
 
 
