@@ -13,6 +13,7 @@ after n arrivals in the lookback L has probability (L / (L + t))^n, improbable b
 
 import json
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -187,6 +188,17 @@ def load(make_database):
     return load
 
 
+@contextmanager
+def read_only(url: str):
+    """A connection through the gates' own read-only session."""
+    engine = db.create_readonly_engine(url)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
 def judge(url: str, as_of: datetime, **overrides):
     """The rollback gate's checks at `as_of`, T given as the parameter (no ledger)."""
     params = config.load_params(
@@ -195,12 +207,8 @@ def judge(url: str, as_of: datetime, **overrides):
         "production",
         {"rollback_at": T.isoformat(), **overrides},
     )
-    engine = db.create_readonly_engine(url)
-    try:
-        with engine.connect() as connection:
-            metrics, _ = rollback.collect(connection, config.load_taxonomy(), as_of, params, [])
-    finally:
-        engine.dispose()
+    with read_only(url) as connection:
+        metrics, _ = rollback.collect(connection, config.load_taxonomy(), as_of, params, [])
     return {check.id: check for check in rollback.evaluate(metrics, params)}
 
 
@@ -302,10 +310,8 @@ def test_a_booking_created_with_duplicate_true_is_not_an_arrival(load, duplicate
     check = judge(url, T + 45 * M)["legacy_resumed"]
     assert check.status == expected
     assert check.sample_size == (0 if duplicate else 3)
-    engine = db.create_readonly_engine(url)
-    with engine.connect() as connection:
+    with read_only(url) as connection:
         after = fetch_arrivals(connection, config.load_taxonomy(), Window(T, T + H))
-    engine.dispose()
     assert (after.created, after.duplicates) == ((0, 3) if duplicate else (3, 0))
 
 
@@ -321,12 +327,10 @@ def test_the_creation_events_null_booking_id_column_is_not_no_bookings(load):
     assert all(row[6] is None and row[7] is None for row in telemetry.rows[::3])
     url = load(telemetry, "arrivals_null_column")
     taxonomy = config.load_taxonomy()
-    engine = db.create_readonly_engine(url)
-    with engine.connect() as connection:
+    with read_only(url) as connection:
         activity = fetch_legacy_activity(connection, taxonomy, Window(T, T + H), 15 * M)
         buckets = fetch_activity_buckets(connection, taxonomy, Window(T, T + H), 10 * M)
         arrivals = fetch_arrivals(connection, taxonomy, Window(T, T + H))
-    engine.dispose()
     assert activity.bookings_created == 6
     assert activity.bookings_with_activity == 6
     assert activity.legacy_bookings == 6
@@ -356,12 +360,8 @@ def test_without_any_creation_event_the_gate_falls_back_to_planner_activity_and_
 def shadow_routing(url: str, as_of: datetime):
     params = config.load_params(shadow.ShadowParams, "shadow", "production", {})
     window = Window(as_of - params.window, as_of)
-    engine = db.create_readonly_engine(url)
-    try:
-        with engine.connect() as connection:
-            metrics, _ = shadow.collect(connection, config.load_taxonomy(), window, params, [])
-    finally:
-        engine.dispose()
+    with read_only(url) as connection:
+        metrics, _ = shadow.collect(connection, config.load_taxonomy(), window, params, [])
     return {check.id: check for check in shadow.evaluate(metrics, params)}["legacy_routing"]
 
 
