@@ -40,8 +40,10 @@ booking_events AS (
         e.event_type,
         e.severity,
         e.context,
-        bookings.restaurant_id,
-        bookings.booking_id
+        -- the creation event carries the ids in context only (spec/telemetry.md)
+        CASE WHEN e.source <> 'capacity.transaction' THEN bookings.restaurant_id END
+            AS restaurant_id,
+        CASE WHEN e.source <> 'capacity.transaction' THEN bookings.booking_id END AS booking_id
     FROM bookings
     CROSS JOIN LATERAL (
         SELECT
@@ -54,7 +56,9 @@ booking_events AS (
     ) AS o
     CROSS JOIN LATERAL (
         VALUES
-            (0.0, 'bookings', 'booking.creation.success', 'info', NULL, true),
+            (0.0, 'capacity.transaction', 'booking.creation.success', 'info',
+             jsonb_build_object('restaurantId', restaurant_id, 'bookingId', booking_id,
+                                'duplicate', false), true),
             (0.1, 'assignment.state_machine', 'booking.assignment_state_transition', 'info',
              jsonb_build_object('from', 'created', 'to', 'capacity_verified', 'version', 1), true),
             (0.2, 'assignment.state_machine', 'booking.assignment_state_transition', 'info',

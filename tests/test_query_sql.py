@@ -59,6 +59,8 @@ def bind_value(name: str):
         return AS_OF - (timedelta(days=2) if name.endswith("_start") else timedelta(0))
     if name in ("bucket", "grace", "stuck_after"):
         return timedelta(minutes=10)
+    if name.endswith("_path"):  # a path into context, as text[]
+        return ["bookingId"]
     if name.endswith(("_types", "_sources", "_classes", "_states")):
         return ["assignment.coordinator", "auto_assign"]
     if name == "max_listed":

@@ -29,6 +29,7 @@ OUTCOME_EVENTS = (
 )
 NOISE_SOURCES = ("capacity", "auth", "email")
 LEGACY_SOURCES = ("auto_assign", "bookings.inline_auto_assign")
+ARRIVALS = "capacity.transaction"  # booking.creation.success: the ids in context only
 # spec/telemetry.md, source assignment.state_machine
 ALLOWED_TRANSITIONS = {
     "created": {"capacity_verified", "failed"},
@@ -69,9 +70,16 @@ def rows_without_noise(name: str, env: str = "production") -> tuple:
     )
 
 
+def created_id(row) -> uuid.UUID:
+    """The booking a creation event made: context.bookingId (its booking_id column is NULL)."""
+    return uuid.UUID(json.loads(row[5])["bookingId"])
+
+
 def booking_outcomes(rows, start: datetime, end: datetime) -> Counter:
     """Bookings created in [start, end) by their latest coordinator outcome ('none' if none)."""
-    created = {r[7] for r in rows if r[3] == "booking.creation.success" and start <= r[1] < end}
+    created = {
+        created_id(r) for r in rows if r[3] == "booking.creation.success" and start <= r[1] < end
+    }
     latest = {}
     for row in sorted(rows, key=lambda r: r[1]):
         if row[7] in created and row[2] == COORDINATOR and row[3] in OUTCOME_EVENTS:
@@ -137,8 +145,14 @@ def test_every_scenario_loads_tells_its_story_and_generates(name):
         start = END - scenario.section(env).duration
         assert rows and all(start <= row[1] <= END for row in rows)
         assert [row[1] for row in rows] == sorted(row[1] for row in rows)
-        created = {row[7] for row in rows if row[3] == "booking.creation.success"}
-        assert {row[7] for row in rows if row[7] is not None} == created
+        creations = [row for row in rows if row[3] == "booking.creation.success"]
+        # as the application writes it: source capacity.transaction, ids in context only
+        assert all(row[2] == ARRIVALS and row[6] is None and row[7] is None for row in creations)
+        assert not any(json.loads(row[5])["duplicate"] for row in creations)
+        created = {created_id(row) for row in creations}
+        assert len(created) == len(creations)
+        # every booking of the other rows was created (a legacy `missing` one has no other row)
+        assert {row[7] for row in rows if row[7] is not None} <= created
         assert len({row[0] for row in rows}) == len(rows)
 
 
@@ -340,7 +354,7 @@ def test_legacy_events_use_the_taxonomy_sources_and_exclude_the_coordinator_trig
     taxonomy = config.load_taxonomy()
     rows = rows_without_noise("healthy")
     full_start = END - timedelta(hours=50)
-    legacy = [row for row in rows if row[1] < full_start and row[2] != "bookings"]
+    legacy = [row for row in rows if row[1] < full_start and row[2] != ARRIVALS]
     assert {row[2] for row in legacy} == set(taxonomy["legacy"]["sources"])
     assert sum(row[3] == taxonomy["legacy"]["started"] for row in legacy) == 60 + 342
     mirrors = [row for row in rows if row[1] >= full_start and row[2] == "auto_assign"]
@@ -372,7 +386,7 @@ def test_period_quotas_are_exact_in_the_database(red_flag_db):
         connection,
         """
         WITH created AS (
-            SELECT booking_id FROM observability_events
+            SELECT CAST(context ->> 'bookingId' AS uuid) AS booking_id FROM observability_events
             WHERE event_type = 'booking.creation.success'
               AND created_at >= %(end)s - interval '4 hours'
               AND created_at < %(end)s - interval '3 hours'
@@ -876,10 +890,14 @@ def test_stuck_bookings_have_no_outcome_and_stay_in_assignment_in_progress(
         url,
         LAST_STATES
         + """
-        SELECT e.booking_id, array_agg(e.event_type ORDER BY e.created_at),
+        SELECT last.booking_id, array_agg(e.event_type ORDER BY e.created_at),
                min(e.created_at) >= %(end)s - interval '6 hours',
                max(e.created_at) < %(end)s - interval '5 hours'
-        FROM observability_events e JOIN last USING (booking_id)
+        FROM observability_events e
+        -- the creation event names its booking in context only
+        JOIN last ON last.booking_id = coalesce(
+            e.booking_id, CAST(e.context ->> 'bookingId' AS uuid)
+        )
         WHERE last.state = 'assignment_in_progress' GROUP BY 1
         """,
         end=scenario_end,

@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from . import db
+from . import config, db
+from .arrivals import arrival_binds
 from .metrics import Window, fetch_frame, load_query
 
 # spec/telemetry.md: the columns the gates read, with their types.
@@ -89,7 +90,8 @@ def check_database(connection: sa.Connection, url: str) -> Diagnosis:
     findings.append(check_privileges(server))
     columns = fetch_frame(connection, "doctor_columns")
     types = dict(zip(columns["column_name"], columns["data_type"], strict=True))
-    findings.append(check_columns(types))
+    columns_found = check_columns(types)
+    findings.append(columns_found)
     indexes = fetch_frame(connection, "doctor_indexes")
     usable = [
         tuple(keys)
@@ -102,6 +104,8 @@ def check_database(connection: sa.Connection, url: str) -> Diagnosis:
         window = Window.ending(server.server_now, timedelta(days=RECENT_DAYS))
         per_day = fetch_frame(connection, "doctor_events_per_day", **window.binds())
         findings.append(describe_events_per_day(per_day["events"].tolist()))
+        if columns_found.status == "ok":  # it reads context and booking_id
+            findings.append(check_arrivals(connection, window))
     return Diagnosis(findings, suggest_indexes(usable))
 
 
@@ -183,6 +187,35 @@ def describe_events_per_day(per_day: list[int]) -> Finding:
     counts = ", ".join(f"{count:,}" for count in per_day)
     detail = f"days with events in the last {RECENT_DAYS}, oldest first: {counts}"
     return Finding("events per day", "ok", detail, essential=False)
+
+
+def check_arrivals(connection: sa.Connection, window: Window) -> Finding:
+    """Whether the gates can count bookings created, or fall back to planner activity."""
+    taxonomy = config.load_taxonomy()
+    binds = arrival_binds(taxonomy)
+    row = fetch_frame(
+        connection,
+        "doctor_arrivals",
+        **window.binds(),
+        arrivals_source=binds["arrivals_source"],
+        created_type=binds["created_type"],
+        activity_sources=list(taxonomy["booking_activity_sources"]),
+    ).iloc[0]
+    created, planner = int(row["created"]), int(row["planner_bookings"])
+    event = f"{binds['created_type']} ({binds['arrivals_source']})"
+    days = f"the last {RECENT_DAYS} days"
+    if created:
+        detail = f"{created:,} {event} events in {days}: the gates count bookings created"
+        return Finding("arrivals", "ok", detail, essential=False)
+    if planner:
+        detail = (
+            f"no {event} event in {days}, but {planner:,} bookings with planner activity: "
+            "an older deploy? The gates fall back to planner activity to tell silence from "
+            "no bookings, and say so in their details"
+        )
+        return Finding("arrivals", "warn", detail, essential=False)
+    detail = f"no {event} event and no booking with planner activity in {days}"
+    return Finding("arrivals", "warn", detail, essential=False)
 
 
 def suggest_indexes(usable: list[tuple[str, ...]]) -> list[str]:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from sqlalchemy.engine import Connection
 
+from .arrivals import FALLBACK, Arrivals, arrival_binds, judge_silence
 from .config import format_duration
 from .ledger import SHADOW, V3, FlagChange, phase_at, phase_started
 from .metrics import Window, bucket_starts, fetch_frame
@@ -100,8 +101,6 @@ def legacy_binds(taxonomy: dict) -> dict:
         "start_type": coordinator["start"],
         "active_mode": coordinator["active_mode"],
         "activity_sources": list(taxonomy["booking_activity_sources"]),
-        "bookings_source": taxonomy["bookings"]["source"],
-        "created_type": taxonomy["bookings"]["created"],
     }
 
 
@@ -117,8 +116,10 @@ class LegacyActivity:
     legacy_bookings: int = 0
     first_legacy_at: datetime | None = None
     last_legacy_at: datetime | None = None
-    bookings_with_activity: int = 0  # any booking_activity_sources event
-    bookings_created: int = 0  # booking.creation.success
+    bookings_with_activity: int = 0  # arrivals and bookings with a booking_activity_sources event
+    bookings_created: int = 0  # arrivals: booking.creation.success, duplicates aside
+    bookings_with_planner_activity: int = 0  # a booking_activity_sources event (the fallback)
+    duplicate_creations: int = 0  # booking.creation.success replays: not arrivals
     handled: int = 0  # bookings whose legacy activity began before the window end - grace
     succeeded: int = 0  # ... of which auto_assign.succeeded or inline_auto_assign.succeeded
     phantom_events: int = 0  # the runbook's auto_assign.attempt.start: never written
@@ -138,6 +139,7 @@ def fetch_legacy_activity(
         **window.binds(),
         handled_before=window.end - grace,
         **{k: binds[k] for k in _ACTIVITY_BINDS},
+        **arrival_binds(taxonomy),
     )
     row = frame.iloc[0]
     counts = {
@@ -148,6 +150,8 @@ def fetch_legacy_activity(
             "legacy_bookings",
             "bookings_with_activity",
             "bookings_created",
+            "bookings_with_planner_activity",
+            "duplicate_creations",
             "handled",
             "succeeded",
             "phantom_events",
@@ -168,8 +172,6 @@ _ACTIVITY_BINDS = (
     "mirror_trigger",
     "phantom_event",
     "activity_sources",
-    "bookings_source",
-    "created_type",
 )
 
 
@@ -302,10 +304,9 @@ def fetch_activity_buckets(
                 "start_type",
                 "active_mode",
                 "activity_sources",
-                "bookings_source",
-                "created_type",
             )
         },
+        **arrival_binds(taxonomy),
     )
     frame = _utc_columns(frame, "bucket_start", "first_active_start")
     starts = [as_utc(start) for start in bucket_starts(window, bucket)]
@@ -490,8 +491,14 @@ def assess_no_v3_events(
     )
 
 
-def assess_legacy_routing(activity: LegacyActivity) -> Check:
-    """Legacy activity present while bookings are made; none while bookings exist is FAIL."""
+def assess_legacy_routing(
+    activity: LegacyActivity, before: Arrivals | None, confidence: float
+) -> Check:
+    """Legacy activity present while bookings are made; none while bookings exist is FAIL.
+
+    With no booking either, the silence of the window is judged against the bookings that
+    arrived in `before` (the same length before it): FAIL when improbable at `confidence`.
+    """
     common = {
         "id": "legacy_routing",
         "rule": "legacy planner events (auto_assign.started, inline_auto_assign.*) present "
@@ -515,10 +522,33 @@ def assess_legacy_routing(activity: LegacyActivity) -> Check:
             f"({activity.bookings_created} created) but no legacy planner event: bookings are "
             "not being assigned by the legacy planner",
         )
+    if before is None or not before.count:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail="no booking activity in the window, nor in the same time before it: legacy "
+            "routing cannot be seen",
+        )
+    start = before.window.end
+    silence = judge_silence(before.count, before.span, start, start + before.span, confidence)
+    fallback = "" if before.recorded else f" ({FALLBACK})"
+    quiet = (
+        f"no booking activity and no legacy planner event since {utc(start)}, after "
+        f"{before.count} {before.what} in the {length(before.span)} before"
+    )
+    if silence.improbable:
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{quiet}: at that rate so long a silence has probability "
+            f"{silence.probability:.2g}, below {1 - confidence:.2g}: bookings are not being "
+            f"made or recorded{fallback}",
+        )
     return Check(
         **common,
         status=Status.INCONCLUSIVE,
-        detail="no booking activity in the window: legacy routing cannot be seen",
+        detail=f"{quiet}: that silence is likely enough by chance (probability "
+        f"{silence.probability:.2g}); legacy routing cannot be seen{fallback}",
     )
 
 

@@ -1,6 +1,6 @@
 """Outcome-based metrics (DESIGN.md, "Metrics"): SQL does the counting, Python the arithmetic."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -197,11 +197,16 @@ def fetch_max_per_hour(
 @dataclass(frozen=True)
 class Traffic:
     active_starts: int
-    bookings_with_activity: int
+    bookings_with_activity: int  # arrivals, and bookings with planner activity
     bookings_seen_by_coordinator: int
+    bookings_created: int = 0  # arrivals (booking.creation.success, duplicates aside)
+    bookings_created_seen: int = 0  # ... of which the coordinator wrote about
+    recorded: bool = True  # False: the database has no creation event at all (older deploy)
 
 
 def fetch_traffic(connection: Connection, taxonomy: dict, window: Window) -> Traffic:
+    from .arrivals import arrival_binds, fetch_recorded  # arrivals imports this module
+
     coordinator = taxonomy["coordinator"]
     row = connection.execute(
         load_query("v3_traffic"),
@@ -211,9 +216,13 @@ def fetch_traffic(connection: Connection, taxonomy: dict, window: Window) -> Tra
             "start_type": coordinator["start"],
             "active_mode": coordinator["active_mode"],
             "activity_sources": list(taxonomy["booking_activity_sources"]),
+            **arrival_binds(taxonomy),
         },
     ).one()
-    return Traffic(*(int(value) for value in row))
+    traffic = Traffic(*(int(value) for value in row))
+    if traffic.bookings_created or not traffic.bookings_with_activity:
+        return traffic
+    return replace(traffic, recorded=fetch_recorded(connection, taxonomy, window.end))
 
 
 def outcome_table(summary: OutcomeSummary) -> pd.DataFrame:

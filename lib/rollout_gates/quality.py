@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from .metrics import Window, load_query
+from .rules import nothing_seen
 from .verdict import Check, Status
 
 # Oddity counters, as the query names them, and how each is described.
@@ -76,12 +77,7 @@ def assess_telemetry_quality(quality: TelemetryQuality) -> Check:
         "sample_size": quality.events,
     }
     if not quality.events:  # advisory even then: telemetry quality never gates
-        return Check(
-            **common,
-            status=Status.WARN,
-            no_data=True,
-            detail="no data: no coordinator or state machine event in the window to inspect",
-        )
+        return nothing_seen(common, "no coordinator or state machine event", Status.WARN)
     if not odd:
         return Check(
             **common,

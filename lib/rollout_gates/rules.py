@@ -5,17 +5,19 @@ Each function turns one observation into a Check; none touches the database.
 
 from datetime import timedelta
 
+from .arrivals import FALLBACK
 from .config import format_duration
 from .metrics import Traffic, longest_run
 from .stats import percent
 from .verdict import Check, Status
 
 
-def nothing_seen(common: dict, what: str) -> Check:
-    """A check with no rows to look at: INCONCLUSIVE and marked no_data, never a PASS."""
+def nothing_seen(common: dict, what: str, status: Status = Status.INCONCLUSIVE) -> Check:
+    """A check with no rows to look at: marked no_data, never a PASS; INCONCLUSIVE, or WARN
+    for an advisory check, which stays advisory."""
     return Check(
         **common,
-        status=Status.INCONCLUSIVE,
+        status=status,
         detail=f"no data: {what}, so there was nothing to judge",
         no_data=True,
     )
@@ -117,51 +119,58 @@ def assess_v3_traffic(traffic: Traffic) -> Check:
         "observed": traffic.active_starts,
         "sample_size": traffic.bookings_with_activity,
     }
+    bookings = f"{traffic.bookings_with_activity} bookings with activity " + (
+        f"({traffic.bookings_created} created)" if traffic.recorded else f"({FALLBACK})"
+    )
     if traffic.active_starts:
         return Check(
             **common,
             status=Status.PASS,
-            detail=f"{traffic.active_starts} active coordinator starts; "
-            f"{traffic.bookings_with_activity} bookings with activity",
+            detail=f"{traffic.active_starts} active coordinator starts; {bookings}",
         )
     if traffic.bookings_with_activity:
         return Check(
             **common,
             status=Status.FAIL,
-            detail=f"{traffic.bookings_with_activity} bookings had activity but no "
-            "coordinator.start with mode=active: V3 receives no traffic "
-            "(flag off, deploy not live, or telemetry lost)",
+            detail=f"{bookings} but no coordinator.start with mode=active: V3 receives no "
+            "traffic (flag off, deploy not live, or telemetry lost)",
         )
     return Check(
         **common,
         status=Status.INCONCLUSIVE,
-        detail="no booking activity and no coordinator events in the window",
+        detail="no booking created, no booking activity and no coordinator events in the window",
         no_data=True,
     )
 
 
 def assess_telemetry_coverage(traffic: Traffic, minimum: float = 0.9) -> Check:
-    """Advisory: bookings with activity that the coordinator never wrote about."""
-    seen, total = traffic.bookings_seen_by_coordinator, traffic.bookings_with_activity
+    """Advisory: bookings created (else with activity) that the coordinator never wrote about."""
+    if traffic.bookings_created:
+        seen, total = traffic.bookings_created_seen, traffic.bookings_created
+        what, note = "bookings created", ""
+    else:
+        seen, total = traffic.bookings_seen_by_coordinator, traffic.bookings_with_activity
+        what = "bookings with activity"
+        note = "" if traffic.recorded or not total else f" ({FALLBACK})"
     common = {
         "id": "telemetry_coverage",
-        "rule": f"coordinator events for at least {percent(minimum)} of bookings with activity",
+        "rule": f"coordinator events for at least {percent(minimum)} of bookings created",
         "observed": seen / total if total else None,
         "threshold": minimum,
         "sample_size": total,
     }
     if not total:
-        return nothing_seen(common, "no booking with activity in the window (0 of 0)")
+        return nothing_seen(common, "no booking in the window (0 of 0)", Status.WARN)
     if seen / total < minimum:
         return Check(
             **common,
             status=Status.WARN,
-            detail=f"only {seen} of {total} bookings with activity have coordinator events",
+            detail=f"only {seen} of {total} {what} have coordinator events{note}",
         )
     return Check(
         **common,
         status=Status.PASS,
-        detail=f"{seen} of {total} bookings with activity have coordinator events",
+        detail=f"{seen} of {total} {what} have coordinator events{note}",
     )
 
 

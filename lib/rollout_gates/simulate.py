@@ -53,6 +53,10 @@ Legacy planner (`legacy_outcomes`): succeeded, failed, and missing (the booking 
 created but no legacy event and no transition follows; counted as `legacy_missing` in
 a load's summary, apart from the coordinator's `missing`).
 
+Every booking begins with the application's `booking.creation.success` (source
+`capacity.transaction`), its ids only in context (`bookingId`, `restaurantId`, `duplicate`
+false) and the row's booking_id and restaurant_id columns NULL.
+
 Only the V3 coordinator writes `assignment.*` events: legacy, shadow and rollback
 time write none (spec/telemetry.md, "Shadow mode runs nothing") except for the
 leaked and straggler bookings of rule 2. Event names come from params/taxonomy.yaml.
@@ -462,8 +466,11 @@ class _Names:
     job_failed: str
     inline_succeeded: str
     mirror_trigger: str
-    bookings_source: str
+    arrivals_source: str
     booking_created: str
+    booking_id_key: str  # the creation event carries the ids in context, the columns NULL
+    restaurant_id_key: str
+    duplicate_key: str
 
     @classmethod
     def from_taxonomy(cls, taxonomy: dict) -> _Names:
@@ -471,7 +478,10 @@ class _Names:
             coordinator = taxonomy["coordinator"]
             state_machine = taxonomy["state_machine"]
             legacy = taxonomy["legacy"]
-            bookings = taxonomy["bookings"]
+            arrivals = taxonomy["arrivals"]
+            [booking_id_key] = arrivals["booking_id_path"]  # a top-level key: written flat
+            [restaurant_id_key] = arrivals["restaurant_id_path"]
+            [duplicate_key] = arrivals["duplicate_path"]
             calls = coordinator["non_outcomes"]
             inline_source = legacy["inline_source"]
             [job_source] = [source for source in legacy["sources"] if source != inline_source]
@@ -494,8 +504,11 @@ class _Names:
                 job_failed=legacy["failed"],
                 inline_succeeded=legacy["inline_succeeded"],
                 mirror_trigger=legacy["coordinator_trigger"],
-                bookings_source=bookings["source"],
-                booking_created=bookings["created"],
+                arrivals_source=arrivals["source"],
+                booking_created=arrivals["created"],
+                booking_id_key=booking_id_key,
+                restaurant_id_key=restaurant_id_key,
+                duplicate_key=duplicate_key,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"params/taxonomy.yaml lacks {exc} needed by the simulator") from None
@@ -718,7 +731,7 @@ class _Generator:
     # -- bookings --
 
     def run(self) -> _Generation:
-        rng, names = self.rng, self.names
+        rng = self.rng
         for segment in _segments(self.section):
             seconds = segment.end_s - segment.start_s
             n = round(seconds / 3600 * segment.rate)
@@ -732,7 +745,7 @@ class _Generator:
             for index, engine in enumerate(engines):
                 at_s = segment.start_s + (index + 0.5) * slot + rng.uniform(-0.2, 0.2) * slot
                 booking = _Booking(self.uuid(), rng.choice(self.restaurants), rng.choice(TRIGGERS))
-                self.event(booking, at_s, names.bookings_source, names.booking_created)
+                self.created(booking, at_s)
                 if engine == "v3":
                     outcome = next(v3_outcomes)
                     self.bookings[outcome] += 1
@@ -750,6 +763,17 @@ class _Generator:
             start=self.origin,
             end=self.end,
         )
+
+    def created(self, booking, at_s) -> None:
+        """booking.creation.success as the application writes it: ids in context only."""
+        names = self.names
+        context = {
+            names.restaurant_id_key: str(booking.restaurant),
+            names.booking_id_key: str(booking.id),
+            names.duplicate_key: False,
+            "utilizationPercent": booking.id.int % 100,  # no draw: the seeded sequence stays
+        }
+        self.emit(at_s, names.arrivals_source, names.booking_created, context, "info", None, None)
 
     def transition(self, booking, at_s, to_state, reason=None) -> None:
         booking.version += 1

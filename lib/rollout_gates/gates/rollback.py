@@ -7,14 +7,21 @@ FEATURE_ASSIGNMENT_PIPELINE_V3 change from true to false at or before the as-of)
   own query, into tables/rollback-errors.csv (post-rollback step 1);
 - the legacy planner resumed: legacy activity (auto_assign.started, inline_auto_assign.*;
   the runbook's auto_assign.attempt.start is never written) after T. None yet is
-  INCONCLUSIVE until T + drain; none after that while bookings are created is a FAIL;
+  INCONCLUSIVE until T + drain. After that, none while bookings are created is a FAIL; with
+  no booking created either, the silence is judged against the bookings created in the
+  `arrival_lookback` before T (arrivals.judge_silence): a FAIL when that much silence is
+  improbable at the gate's confidence, else INCONCLUSIVE with the time it becomes decidable;
 - stragglers drained: V3 events (assignment.*, mirror events) after T + drain are a FAIL
   (post-rollback step 3: "leave coordinator telemetry on for 30 minutes"); before T + drain
-  the check is INCONCLUSIVE with the time to re-run;
+  the check is INCONCLUSIVE with the time to re-run. None after the drain is a PASS once
+  bookings arrived after it (created, or handled by the legacy planner): a process still
+  running V3 would have written about them;
 - the bookings in flight at T are listed (advisory).
 
-"Bookings are created" means booking.creation.success events after T: straggling
-coordinator and state-machine events of bookings made before T are not new bookings.
+"Bookings are created" means arrivals (arrivals.py: booking.creation.success of source
+capacity.transaction, replays aside) after T: straggling coordinator and state-machine events
+of bookings made before T are not new bookings. A database without any creation event (an
+older deploy) falls back to bookings with planner activity, and the details say so.
 """
 
 import json
@@ -25,6 +32,7 @@ from typing import Annotated
 import pandas as pd
 from pydantic import BeforeValidator
 
+from ..arrivals import FALLBACK, Arrivals, fetch_arrivals, judge_silence
 from ..config import Duration, GateParams, format_duration
 from ..flags import plan_commands
 from ..ledger import V3, FlagChange
@@ -39,6 +47,7 @@ from ..legacy import (
     iso,
     last_rollback,
     legacy_binds,
+    length,
     span,
     utc,
 )
@@ -71,6 +80,7 @@ RollbackAt = Annotated[datetime | None, BeforeValidator(parse_rollback_at)]
 
 class RollbackParams(GateParams):
     drain: Duration
+    arrival_lookback: Duration
     rollback_at: RollbackAt
 
 
@@ -122,6 +132,12 @@ class RollbackMetrics:
     v3_after: V3Events | None = None  # [T, as-of)
     stragglers: V3Events | None = None  # [T + drain, as-of), once drained
     in_flight: InFlight | None = None
+    arrivals_before: Arrivals | None = None  # [T - arrival_lookback, T)
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the database records arrivals (creation events); False: the fallback."""
+        return self.arrivals_before is None or self.arrivals_before.recorded
 
     @property
     def drained_at(self) -> datetime | None:
@@ -177,6 +193,9 @@ def collect(
             lambda value: None if value is None else json.dumps(value)
         )
     legacy_after = fetch_legacy_activity(connection, taxonomy, after, params.outcome_grace)
+    lookback = Window(rollback.at - params.arrival_lookback, rollback.at)
+    seen = bool(legacy_after.bookings_created or legacy_after.duplicate_creations) or None
+    arrivals_before = fetch_arrivals(connection, taxonomy, lookback, recorded=seen)
     v3_after, _ = fetch_v3_events(connection, taxonomy, after)
     stragglers = legacy_after_drain = None
     drained_at = rollback.at + params.drain
@@ -198,6 +217,7 @@ def collect(
         v3_after=v3_after,
         stragglers=stragglers,
         in_flight=summarize_in_flight(frames["in_flight"], taxonomy),
+        arrivals_before=arrivals_before,
     )
     return metrics, frames
 
@@ -314,7 +334,7 @@ def evaluate(metrics: RollbackMetrics, params: RollbackParams) -> list[Check]:
     return [
         time_check,
         assess_errors_captured(metrics),
-        assess_legacy_resumed(metrics),
+        assess_legacy_resumed(metrics, params.confidence),
         assess_stragglers(metrics),
         assess_in_flight(metrics),
     ]
@@ -364,15 +384,18 @@ def assess_errors_captured(metrics: RollbackMetrics) -> Check:
     )
 
 
-def assess_legacy_resumed(metrics: RollbackMetrics) -> Check:
+def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
     legacy = metrics.legacy_after or LegacyActivity()
     rollback_at, ready = metrics.rollback.at, metrics.drained_at
+    arrived, what = arrivals_of(legacy, metrics.recorded)
+    fallback = "" if metrics.recorded else f" ({FALLBACK})"
     common = {
         "id": "legacy_resumed",
         "rule": "legacy planner events (auto_assign.started, inline_auto_assign.*) after the "
-        f"rollback, within the {format_duration(metrics.drain)} drain period",
+        f"rollback, within the {format_duration(metrics.drain)} drain period; silence judged "
+        "against the bookings created before it",
         "observed": legacy.legacy_events,
-        "sample_size": legacy.bookings_created,
+        "sample_size": arrived,
     }
     if legacy.legacy_events:
         first = legacy.first_legacy_at
@@ -381,7 +404,8 @@ def assess_legacy_resumed(metrics: RollbackMetrics) -> Check:
             **common,
             status=Status.PASS,
             detail=f"legacy planner resumed: first legacy event at {utc(first)}{delay}; "
-            f"{legacy.legacy_events} events for {legacy.legacy_bookings} bookings since",
+            f"{legacy.legacy_events} events for {legacy.legacy_bookings} bookings since "
+            f"({arrived} {what}){fallback}",
         )
     if metrics.as_of < ready:
         return Check(
@@ -390,19 +414,51 @@ def assess_legacy_resumed(metrics: RollbackMetrics) -> Check:
             detail=f"no legacy planner event yet, {span(metrics.as_of - rollback_at)} after the "
             f"rollback; re-run at or after {utc(ready)} (--as-of {iso(ready)})",
         )
-    if legacy.bookings_created:
+    if arrived:
         return Check(
             **common,
             status=Status.FAIL,
-            detail=f"{legacy.bookings_created} bookings created since the rollback at "
-            f"{utc(rollback_at)} and no legacy planner event: bookings are not being assigned",
+            detail=f"{arrived} {what} since the rollback at {utc(rollback_at)} and no legacy "
+            f"planner event: bookings are not being assigned{fallback}",
         )
+    before = metrics.arrivals_before or Arrivals(Window(rollback_at, rollback_at))
+    silence = judge_silence(before.count, before.span, rollback_at, metrics.as_of, confidence)
+    quiet = (
+        f"no legacy planner event and no {what.replace('bookings', 'booking', 1)} in the "
+        f"{span(silence.silent)} since the rollback at {utc(rollback_at)}"
+    )
+    rate = f"{before.count} {before.what} in the {length(before.span)} before it"
+    if silence.improbable:
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{quiet}, after {rate}: at that rate so long a silence has probability "
+            f"{silence.probability:.2g}, below {1 - confidence:.2g}: no booking is being "
+            f"made or recorded since the rollback deploy (check booking creation and the "
+            f"legacy planner){fallback}",
+        )
+    if silence.decidable_at is None:
+        return Check(
+            **common,
+            status=Status.INCONCLUSIVE,
+            detail=f"{quiet}, and {rate}: no arrival rate to judge the silence against; "
+            f"re-run once bookings come in (or with --set arrival_lookback=...){fallback}",
+        )
+    decidable = silence.decidable_at
     return Check(
         **common,
         status=Status.INCONCLUSIVE,
-        detail=f"no booking created since the rollback at {utc(rollback_at)}: the legacy "
-        "planner cannot be seen yet; re-run once bookings come in",
+        detail=f"{quiet}; {rate} make that silence likely enough by chance (probability "
+        f"{silence.probability:.2g}); if it lasts, decidable at {utc(decidable)} "
+        f"(--as-of {iso(decidable)}){fallback}",
     )
+
+
+def arrivals_of(legacy: LegacyActivity, recorded: bool) -> tuple[int, str]:
+    """(bookings that arrived, what they are): planner activity without creation events."""
+    if recorded:
+        return legacy.bookings_created, "bookings created"
+    return legacy.bookings_with_planner_activity, "bookings with planner activity"
 
 
 def assess_stragglers(metrics: RollbackMetrics) -> Check:
@@ -411,7 +467,8 @@ def assess_stragglers(metrics: RollbackMetrics) -> Check:
     during = metrics.v3_after or V3Events()
     common = {
         "id": "stragglers_drained",
-        "rule": f"no V3 event (assignment.*, mirror events) more than {drain} after the rollback",
+        "rule": f"no V3 event (assignment.*, mirror events) more than {drain} after the rollback, "
+        "while bookings arrive",
         "threshold": 0,
     }
     if metrics.stragglers is None:
@@ -423,8 +480,10 @@ def assess_stragglers(metrics: RollbackMetrics) -> Check:
             f"rollback so far; re-run at or after {utc(ready)} (--as-of {iso(ready)})",
         )
     stragglers = metrics.stragglers
-    created = (metrics.legacy_after_drain or LegacyActivity()).bookings_created
-    common |= {"observed": stragglers.events, "sample_size": created}
+    after = metrics.legacy_after_drain or LegacyActivity()
+    created, what = arrivals_of(after, metrics.recorded)
+    fallback = "" if metrics.recorded else f" ({FALLBACK})"
+    common |= {"observed": stragglers.events, "sample_size": created or after.legacy_bookings}
     if stragglers.events:
         return Check(
             **common,
@@ -432,18 +491,20 @@ def assess_stragglers(metrics: RollbackMetrics) -> Check:
             detail=f"{stragglers.describe()}, after the drain period ended at {utc(ready)}: "
             f"a process still runs V3 (listed in tables/{STRAGGLERS_TABLE}.csv)",
         )
-    if not created:
+    if not created and not after.legacy_bookings:
         return Check(
             **common,
             status=Status.INCONCLUSIVE,
-            detail=f"no V3 event since {utc(ready)}, but no booking created since either: a "
-            "process still running V3 would only show with new bookings; re-run later",
+            detail=f"no V3 event since {utc(ready)}, but no booking created and no legacy "
+            "planner activity since either: a process still running V3 would only show with "
+            f"new bookings; re-run once bookings come in{fallback}",
         )
     return Check(
         **common,
         status=Status.PASS,
-        detail=f"no V3 event since {utc(ready)} ({created} bookings created since); "
-        f"{during.events} V3 events in all after the rollback, none after the drain period",
+        detail=f"no V3 event since {utc(ready)} ({created} {what}, {after.legacy_bookings} "
+        f"handled by the legacy planner since); {during.events} V3 events in all after the "
+        f"rollback, none after the drain period{fallback}",
     )
 
 

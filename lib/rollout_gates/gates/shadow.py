@@ -4,7 +4,10 @@ Shadow mode runs nothing (spec/telemetry.md): no code reads the shadow flag, so 
 coordinator is never called and no `assignment.*` event may appear, while the legacy
 planner keeps assigning every booking. The gate checks exactly that over 24 hours, that
 shadow mode has been on for the soak time, and records the legacy success rate as the
-baseline later gates compare V3 with.
+baseline later gates compare V3 with. Bookings made are arrivals (arrivals.py: the
+application's booking.creation.success) and bookings with planner activity; a window with
+neither is judged against the arrivals of the same length before it (a FAIL when that much
+silence is improbable at the gate's confidence).
 
 Soak time: the shadow flag cannot be seen in telemetry (shadow and legacy write the same
 events), so the phase start comes from the flag ledger only. Without a ledger entry for the
@@ -18,6 +21,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
+from ..arrivals import Arrivals, fetch_arrivals
 from ..config import Duration, GateParams
 from ..flags import plan_commands
 from ..ledger import FlagChange
@@ -69,6 +73,7 @@ class ShadowMetrics:
     v3: V3Events
     legacy: LegacyActivity
     clock: PhaseClock | None  # from the flag ledger; None without a V3 or shadow entry
+    arrivals_before: Arrivals | None = None  # the window's length before it: silence's rate
 
 
 def collect(
@@ -78,12 +83,20 @@ def collect(
     v3, v3_table = fetch_v3_events(connection, taxonomy, window)
     legacy = fetch_legacy_activity(connection, taxonomy, window, params.outcome_grace)
     events = fetch_legacy_events(connection, taxonomy, window)
+    before = None
+    if not legacy.legacy_events and not legacy.bookings_with_activity:  # silence: judge it
+        duration = window.end - window.start
+        seen = bool(legacy.duplicate_creations) or None
+        before = fetch_arrivals(
+            connection, taxonomy, Window(window.start - duration, window.start), recorded=seen
+        )
     metrics = ShadowMetrics(
         as_of=window.end,
         window=window,
         v3=v3,
         legacy=legacy,
         clock=ledger_clock(changes, window.end),
+        arrivals_before=before,
     )
     return metrics, {"v3_events": v3_table, "legacy_events": events}
 
@@ -101,7 +114,7 @@ def evaluate(metrics: ShadowMetrics, params: ShadowParams) -> list[Check]:
             V3_EVENTS_TABLE,
             "shadow mode runs nothing, so the V3 coordinator is running in production",
         ),
-        assess_legacy_routing(metrics.legacy),
+        assess_legacy_routing(metrics.legacy, metrics.arrivals_before, params.confidence),
         assess_soak(
             "shadow_soak",
             "shadow",

@@ -1,15 +1,30 @@
--- Per bucket (aligned to :window_end): bookings created, bookings with activity, legacy
--- activity (starts and inline events, V3 mirror events aside), V3 events (assignment.* and
--- mirror events) and active coordinator starts with the first one's time. Only buckets with
--- events are returned; legacy.py fills the others with zeros. The shadow gate draws it, the
--- rollback gate around the rollback, cleanup dates an uninterrupted full-mode stretch with it.
+-- Per bucket (aligned to :window_end): bookings created (arrivals: :created_type events of
+-- :arrivals_source, not a replay by context at :duplicate_path, keyed by the id at
+-- :arrival_id_path since their booking_id column is NULL), bookings with activity (arrivals
+-- and bookings with a :activity_sources event), legacy activity (starts and inline events, V3
+-- mirror events aside), V3 events (assignment.* and mirror events) and active coordinator
+-- starts with the first one's time. Only buckets with events are returned; legacy.py fills
+-- the others with zeros. The shadow gate draws it, the rollback gate around the rollback,
+-- cleanup dates an uninterrupted full-mode stretch with it.
 WITH window_events AS (
     SELECT
         date_bin(:bucket, created_at, :window_end) AS bucket_start,
         created_at,
         source,
         event_type,
-        booking_id,
+        CASE
+            WHEN source <> :arrivals_source THEN CAST(booking_id AS text)
+            WHEN event_type = :created_type
+                AND (context #>> CAST(:duplicate_path AS text[])) IS DISTINCT FROM 'true'
+                THEN coalesce(
+                    CAST(booking_id AS text),
+                    lower(context #>> CAST(:arrival_id_path AS text[]))
+                )
+        END AS booking_key,
+        source = :arrivals_source
+            AND event_type = :created_type
+            AND (context #>> CAST(:duplicate_path AS text[])) IS DISTINCT FROM 'true'
+            AS is_arrival,
         source = ANY(:legacy_sources)
             AND (event_type = :started_type OR source = :inline_source)
             AND (context ->> 'trigger') IS DISTINCT FROM :mirror_trigger AS is_legacy,
@@ -22,17 +37,19 @@ WITH window_events AS (
     FROM observability_events
     WHERE created_at >= :window_start
       AND created_at < :window_end
-      AND (source = ANY(:activity_sources) OR source = ANY(:v3_sources))
+      AND (
+          source = ANY(:activity_sources)
+          OR source = ANY(:v3_sources)
+          OR source = :arrivals_source
+      )
 )
 SELECT
     bucket_start,
-    count(DISTINCT booking_id) FILTER (
-        WHERE source = :bookings_source AND event_type = :created_type
-    ) AS bookings_created,
-    count(DISTINCT booking_id) FILTER (WHERE source = ANY(:activity_sources))
+    count(DISTINCT booking_key) FILTER (WHERE is_arrival) AS bookings_created,
+    count(DISTINCT booking_key) FILTER (WHERE is_arrival OR source = ANY(:activity_sources))
         AS bookings_with_activity,
     count(*) FILTER (WHERE is_legacy) AS legacy_events,
-    count(DISTINCT booking_id) FILTER (WHERE is_legacy) AS legacy_bookings,
+    count(DISTINCT booking_key) FILTER (WHERE is_legacy) AS legacy_bookings,
     count(*) FILTER (WHERE is_v3) AS v3_events,
     count(*) FILTER (WHERE is_active_start) AS active_starts,
     min(created_at) FILTER (WHERE is_active_start) AS first_active_start
