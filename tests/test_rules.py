@@ -90,3 +90,28 @@ def test_active_starts_while_the_ledger_says_off_mean_flags_and_telemetry_disagr
     assert check.status is Status.FAIL
     assert "flags and telemetry disagree" in check.detail
     assert assess_flags_vs_telemetry(FlagDisagreement(0)).status is Status.PASS
+
+
+def test_a_silent_hour_after_steady_arrivals_fails_v3_traffic():
+    # Nothing at all in the hour; 120 bookings in the 6h before (20 an hour). Silence for 1h
+    # at that rate: P = (6/7)^120 = 9e-9 < 0.05: bookings are not arriving or not recorded.
+    from rollout_gates.arrivals import judge_silence
+
+    start = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
+    silence = judge_silence(120, timedelta(hours=6), start, start + timedelta(hours=1), 0.95)
+    check = assess_v3_traffic(Traffic(0, 0, 0), silence)
+    assert check.status is Status.FAIL
+    assert "120 bookings in the 6h before it" in check.detail
+
+
+def test_a_silent_hour_at_the_real_volume_decides_nothing():
+    # 7 bookings in the 6h before (about 1.125 an hour): P = (6/7)^7 = 0.34, no evidence;
+    # it says when the silence would become decidable: (6/7)^7 < 0.05 needs t > 6h x
+    # (0.05^(-1/7) - 1) = 3.2h after the window began, at 14:12.
+    from rollout_gates.arrivals import judge_silence
+
+    start = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
+    silence = judge_silence(7, timedelta(hours=6), start, start + timedelta(hours=1), 0.95)
+    check = assess_v3_traffic(Traffic(0, 0, 0), silence)
+    assert check.status is Status.INCONCLUSIVE and check.no_data
+    assert "decidable at 2026-11-29 14:12 UTC" in check.detail

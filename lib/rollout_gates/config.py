@@ -47,6 +47,8 @@ Duration = Annotated[
 ]
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 Count = Annotated[int, Field(ge=0)]
+
+
 class GateParams(BaseModel):
     """Parameters every gate shares (params/defaults.yaml, `common`)."""
 

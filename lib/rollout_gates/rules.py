@@ -3,7 +3,7 @@
 Each function turns one observation into a Check; none touches the database.
 """
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from .arrivals import FALLBACK
 from .config import format_duration
@@ -111,8 +111,13 @@ def assess_no_circuit_opens(
     return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")
 
 
-def assess_v3_traffic(traffic: Traffic) -> Check:
-    """V3 must receive traffic when bookings are being made."""
+def assess_v3_traffic(traffic: Traffic, silence=None) -> Check:
+    """V3 must receive traffic when bookings are being made.
+
+    A window with nothing at all (no booking created, no activity, no coordinator event) is
+    judged against the arrivals before it when `silence` (arrivals.Silence) is given: a FAIL
+    when that much silence is improbable at the rate before, else INCONCLUSIVE until then.
+    """
     common = {
         "id": "v3_traffic",
         "rule": "coordinator.start with mode=active present when bookings exist",
@@ -135,12 +140,25 @@ def assess_v3_traffic(traffic: Traffic) -> Check:
             detail=f"{bookings} but no coordinator.start with mode=active: V3 receives no "
             "traffic (flag off, deploy not live, or telemetry lost)",
         )
-    return Check(
-        **common,
-        status=Status.INCONCLUSIVE,
-        detail="no booking created, no booking activity and no coordinator events in the window",
-        no_data=True,
-    )
+    nothing = "no booking created, no booking activity and no coordinator events in the window"
+    before = "" if silence is None else (
+        f"{silence.before} bookings in the {format_duration(silence.lookback)} before it"
+    )  # fmt: skip
+    if silence is not None and silence.improbable:
+        return Check(
+            **common,
+            status=Status.FAIL,
+            detail=f"{nothing}, after {before}: at that rate so long a silence has probability "
+            f"{silence.probability:.2g}, below {1 - silence.confidence:.2g}; bookings are not "
+            "arriving or not recorded",
+        )
+    if silence is not None and silence.decidable_at is not None:
+        nothing += (
+            f"; {before} make that likely enough by chance (probability "
+            f"{silence.probability:.2g}); if it lasts, "
+            f"decidable at {silence.decidable_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        )
+    return Check(**common, status=Status.INCONCLUSIVE, detail=nothing, no_data=True)
 
 
 def assess_telemetry_coverage(traffic: Traffic, minimum: float = 0.9) -> Check:

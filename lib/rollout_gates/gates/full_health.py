@@ -8,6 +8,7 @@ nothing either way; the longer window accumulates the evidence. The worse of the
 from dataclasses import dataclass
 from datetime import timedelta
 
+from ..arrivals import Arrivals, Silence, fetch_arrivals, judge_silence
 from ..checklist import PhaseStart, full_mode_start
 from ..config import Duration, GateParams, Rate
 from ..flags import plan_commands
@@ -68,6 +69,7 @@ class FullHealthMetrics:
     circuit_opens_max_per_hour: int
     circuit_opens: int
     traffic: Traffic
+    arrivals_before: Arrivals | None = None  # only fetched when the window saw nothing at all
     flags: FlagDisagreement | None = None  # None: no flag ledger to compare with
     quality: TelemetryQuality = TelemetryQuality()
 
@@ -83,6 +85,8 @@ def collect(
 
     With a flag ledger (`changes`), telemetry is also checked against it.
     """
+    traffic = fetch_traffic(connection, taxonomy, window)
+    lookback = params.intensive_period  # the arrival rate a silent window is judged against
     off = v3_off_intervals(list(changes), window.start, window.end, params.ledger_drain)
     events = taxonomy["coordinator"]["outcomes"]
     stretch = fetch_active_stretch(
@@ -104,7 +108,10 @@ def collect(
         error_buckets=errors["events"].tolist(),
         circuit_opens_max_per_hour=max_opens,
         circuit_opens=opens,
-        traffic=fetch_traffic(connection, taxonomy, window),
+        traffic=traffic,
+        arrivals_before=None
+        if traffic.active_starts or traffic.bookings_with_activity
+        else fetch_arrivals(connection, taxonomy, Window(window.start - lookback, window.start)),
         flags=None
         if off is None
         else fetch_active_starts_while_off(connection, taxonomy, window, off),
@@ -119,6 +126,15 @@ def full_mode_window(window: Window, phase: PhaseStart, intensive: timedelta) ->
         return None
     start = max(phase.started, window.end - intensive)
     return Window(start, window.end) if start < window.start else None
+
+
+def silence_of(metrics: FullHealthMetrics, confidence: float) -> Silence | None:
+    """A window with nothing at all, judged against the arrivals before it (arrivals.py)."""
+    before = metrics.arrivals_before
+    if before is None:
+        return None
+    window = metrics.window
+    return judge_silence(before.count, before.span, window.start, window.end, confidence)
 
 
 def samples(metrics: FullHealthMetrics, rate) -> list[Sample]:
@@ -165,7 +181,7 @@ def evaluate(metrics: FullHealthMetrics, params: FullHealthParams) -> list[Check
             metrics.circuit_opens,
             params.circuit_open_max_per_hour,
         ),
-        assess_v3_traffic(metrics.traffic),
+        assess_v3_traffic(metrics.traffic, silence_of(metrics, params.confidence)),
         assess_telemetry_coverage(metrics.traffic),
         assess_telemetry_quality(metrics.quality),
     ]
