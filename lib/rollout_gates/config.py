@@ -56,6 +56,7 @@ class GateParams(BaseModel):
 
     statement_timeout: Duration
     outcome_grace: Duration
+    confidence: Annotated[float, Field(gt=0.5, lt=1.0)]
     red_flag_min_decided: Count
     error_bucket: Duration
     sustained_error_buckets: Annotated[int, Field(ge=1)]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .db import QUERY_NAME_PREFIX
-from .stats import Proportion, wilson_interval
+from .stats import DEFAULT_CONFIDENCE, Proportion
 
 # Outcomes that are still in flight while younger than the grace period.
 PENDABLE = frozenset({"retry", "circuit_open"})
@@ -105,17 +105,30 @@ def summarize_outcomes(frame: pd.DataFrame) -> OutcomeSummary:
     return OutcomeSummary(**counts)
 
 
-def rates_by_bucket(frame: pd.DataFrame, window: Window, bucket: timedelta) -> pd.DataFrame:
-    """Per bucket: decided bookings, success and manual-review rates with 95% intervals."""
+def rates_by_bucket(
+    frame: pd.DataFrame,
+    window: Window,
+    bucket: timedelta,
+    *,
+    confidence: float = DEFAULT_CONFIDENCE,
+    alone_min_decided: int = 0,
+) -> pd.DataFrame:
+    """Per bucket: decided bookings, success and manual-review rates with the gates' bounds
+    (stats.py), and whether the bucket holds enough decided bookings to be judged alone."""
     rows = []
     for start in bucket_starts(window, bucket):
         summary = summarize_outcomes(frame[frame["bucket_start"] == start])
-        row = {"bucket_start": start, "decided": summary.decided, "pending": summary.pending}
+        row = {
+            "bucket_start": start,
+            "decided": summary.decided,
+            "pending": summary.pending,
+            "judged_alone": summary.decided >= max(alone_min_decided, 1),
+        }
         for name, proportion in (
             ("success", summary.success),
             ("manual_review", summary.manual_review_rate),
         ):
-            interval = wilson_interval(proportion.k, proportion.n) or (None, None)
+            interval = proportion.bounds(confidence) or (None, None)
             row |= {
                 f"{name}_rate": proportion.rate,
                 f"{name}_low": interval[0],
@@ -232,13 +245,20 @@ def fetch_trends(
     window: Window,
     rate_bucket: timedelta,
     event_bucket: timedelta,
-    grace: timedelta,
+    params,
 ) -> Trends:
-    """Rates per `rate_bucket`, errors and circuit opens per `event_bucket`, over `window`."""
+    """Rates per `rate_bucket`, errors and circuit opens per `event_bucket`, over `window`;
+    `params` (a gate's) gives the grace period, the confidence and red_flag_min_decided."""
     events = taxonomy["coordinator"]["outcomes"]
-    outcomes = fetch_outcomes(connection, taxonomy, window, rate_bucket, grace)
+    outcomes = fetch_outcomes(connection, taxonomy, window, rate_bucket, params.outcome_grace)
     return Trends(
-        rates=rates_by_bucket(outcomes, window, rate_bucket),
+        rates=rates_by_bucket(
+            outcomes,
+            window,
+            rate_bucket,
+            confidence=params.confidence,
+            alone_min_decided=params.red_flag_min_decided,
+        ),
         errors=fetch_event_buckets(connection, taxonomy, window, event_bucket, events["error"]),
         circuit_opens=fetch_event_buckets(
             connection, taxonomy, window, event_bucket, events["circuit_open"]

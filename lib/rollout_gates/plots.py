@@ -1,9 +1,11 @@
-"""Trend figures: rates per bucket with their 95% intervals, and event counts per bucket."""
+"""Trend figures: rates per bucket with the gates' bounds (stats.py), and event counts."""
 
 import matplotlib.dates as mdates
 import matplotlib.ticker as mticker
 import pandas as pd
 from matplotlib.figure import Figure
+
+from .stats import DEFAULT_CONFIDENCE, percent
 
 
 def new_figure(width: float, height: float) -> tuple[Figure, object]:
@@ -14,9 +16,16 @@ def new_figure(width: float, height: float) -> tuple[Figure, object]:
 
 
 def plot_rate(
-    rates: pd.DataFrame, rate: str, title: str, limits: list[tuple[float, str]], ylim=(0, 1.02)
+    rates: pd.DataFrame,
+    rate: str,
+    title: str,
+    limits: list[tuple[float, str]],
+    ylim=(0, 1.02),
+    confidence: float = DEFAULT_CONFIDENCE,
 ):
-    """Point estimate per bucket with its Wilson interval as error bars, and limit lines."""
+    """Point estimate per bucket with the gates' confidence bounds as error bars, and the
+    limits. A bucket with too few decided bookings to be judged alone (`judged_alone`, from
+    metrics.rates_by_bucket) is drawn hollow: its bar is wide because it is small."""
     figure, axis = new_figure(9, 3.2)
     known = rates.dropna(subset=[f"{rate}_rate"])
     centres = bucket_centres(rates).loc[known.index]
@@ -24,16 +33,25 @@ def plot_rate(
         axis.text(
             0.5, 0.5, "no decided bookings", ha="center", va="center", transform=axis.transAxes
         )
-    else:
-        centre = known[f"{rate}_rate"]
+    alone = known["judged_alone"] if "judged_alone" in known else pd.Series(True, known.index)
+    bounds = f"{percent(confidence)} bounds"
+    for judged, style in ((True, {"fmt": "o"}), (False, {"fmt": "o", "mfc": "white"})):
+        part = known[alone == judged]
+        if part.empty:
+            continue
+        centre = part[f"{rate}_rate"]
+        label = f"{title} ({bounds})" if judged else f"too few to judge alone ({bounds})"
         axis.errorbar(
-            centres,
+            centres.loc[part.index],
             centre,
-            yerr=[centre - known[f"{rate}_low"], known[f"{rate}_high"] - centre],
-            fmt="o-",
+            yerr=[centre - part[f"{rate}_low"], part[f"{rate}_high"] - centre],
             capsize=3,
-            label=f"{title} (95% CI)",
+            color="tab:blue" if judged else "tab:gray",
+            label=label,
+            **style,
         )
+    if not known.empty:
+        axis.plot(centres, known[f"{rate}_rate"], "-", color="tab:blue", alpha=0.4)
     for value, label in limits:
         axis.axhline(value, linestyle="--", linewidth=1, color="tab:red", label=label)
     axis.set_ylim(*ylim)

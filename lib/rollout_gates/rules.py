@@ -3,86 +3,12 @@
 Each function turns one observation into a Check; none touches the database.
 """
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from .config import format_duration
 from .metrics import Traffic, longest_run
-from .stats import Proportion, percent
+from .stats import percent
 from .verdict import Check, Status
-
-
-def assess_rate(
-    check_id: str,
-    name: str,
-    proportion: Proportion,
-    limit: float,
-    *,
-    at_least: bool,
-    min_decided: int,
-    red_flag_min_decided: int,
-    strict: bool = False,
-) -> Check:
-    """A rate against a limit, honest about small samples.
-
-    FAIL when the point estimate is beyond the limit with at least
-    `red_flag_min_decided` bookings, or when the whole 95% interval is beyond it
-    with fewer. PASS needs `min_decided` bookings: no data is never a PASS. `strict`
-    makes the limit itself a breach, for the runbook's "manual review rate < 1%".
-    """
-    comparison = (">" if strict else ">=") if at_least else ("<" if strict else "<=")
-    rule = f"{name} {comparison} {percent(limit)}"
-    common = {
-        "id": check_id,
-        "rule": rule,
-        "threshold": limit,
-        "sample_size": proportion.n,
-        "observed": proportion.rate,
-        "interval": proportion.interval,
-    }
-    if proportion.n == 0:
-        return Check(
-            **common,
-            status=Status.INCONCLUSIVE,
-            detail=f"no decided bookings in the window; {min_decided} needed",
-        )
-
-    def beyond(value: float) -> bool:
-        if at_least:
-            return value <= limit if strict else value < limit
-        return value >= limit if strict else value > limit
-
-    low, high = proportion.interval
-    nearest_bound = high if at_least else low
-    observed = proportion.describe()
-    if strict:  # at the limit is a breach too, so "above" would misstate it
-        side = "not above" if at_least else "not below"
-    else:
-        side = "below" if at_least else "above"
-    if proportion.n >= red_flag_min_decided and beyond(proportion.rate):
-        return Check(
-            **common, status=Status.FAIL, detail=f"{name} {observed} is {side} {percent(limit)}"
-        )
-    if proportion.n < red_flag_min_decided and beyond(nearest_bound):
-        return Check(
-            **common,
-            status=Status.FAIL,
-            detail=f"{name} {observed}: the whole 95% interval is {side} {percent(limit)}",
-        )
-    if beyond(proportion.rate):
-        return Check(
-            **common,
-            status=Status.INCONCLUSIVE,
-            detail=f"{name} {observed} is {side} {percent(limit)} on a small sample: "
-            f"{proportion.n} decided, a red flag needs {red_flag_min_decided}",
-        )
-    if proportion.n < min_decided:
-        return Check(
-            **common,
-            status=Status.INCONCLUSIVE,
-            detail=f"{name} {observed}: {proportion.n} decided bookings, {min_decided} needed",
-        )
-    return Check(**common, status=Status.PASS, detail=f"{name} {observed}")
 
 
 def assess_sustained_errors(
@@ -157,91 +83,6 @@ def assess_no_circuit_opens(max_in_any_hour: int, total: int, over: str = "in th
             f"at most {max_in_any_hour} in one hour",
         )
     return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")
-
-
-@dataclass(frozen=True)
-class BucketVerdict:
-    """One time bucket against the red-flag limits."""
-
-    start: datetime
-    decided: int
-    red_flags: tuple[str, ...]  # why this bucket is a red flag; empty if it is not
-    uncertain: bool  # beyond a limit on a sample too small to call it
-
-
-def judge_bucket(
-    start: datetime,
-    limits: list[tuple[str, Proportion, float, bool]],
-    red_flag_min_decided: int,
-) -> BucketVerdict:
-    """Each (name, proportion, limit, at_least) of a bucket, by assess_rate's small-sample rule."""
-    flags, beyond, decided = [], False, 0
-    for name, proportion, limit, at_least in limits:
-        check = assess_rate(
-            name,
-            name,
-            proportion,
-            limit,
-            at_least=at_least,
-            min_decided=red_flag_min_decided,
-            red_flag_min_decided=red_flag_min_decided,
-        )
-        if check.status is Status.FAIL:
-            flags.append(check.detail)
-        decided = max(decided, proportion.n)
-        if proportion.n:
-            beyond |= proportion.rate < limit if at_least else proportion.rate > limit
-    return BucketVerdict(start, decided, tuple(flags), uncertain=beyond and not flags)
-
-
-def bucket_label(start: datetime, bucket: timedelta) -> str:
-    start = start.astimezone(UTC)
-    return f"{start:%Y-%m-%d %H:%M}-{start + bucket:%H:%M} UTC"
-
-
-def assess_red_flag_buckets(
-    check_id: str, rule: str, verdicts: list[BucketVerdict], bucket: timedelta, listed: int = 5
-) -> Check:
-    """No bucket may raise a red flag; buckets without decided bookings judge nothing."""
-    size = format_duration(bucket)
-    judged = [v for v in verdicts if v.decided]
-    flagged = [v for v in judged if v.red_flags]
-    uncertain = sum(v.uncertain for v in judged)
-    common = {
-        "id": check_id,
-        "rule": rule,
-        "observed": len(flagged),
-        "threshold": 0,
-        "sample_size": len(judged),
-    }
-    if flagged:
-        named = "; ".join(
-            f"{bucket_label(v.start, bucket)}: {', '.join(v.red_flags)}" for v in flagged[:listed]
-        )
-        more = f"; and {len(flagged) - listed} more" if len(flagged) > listed else ""
-        plural = "s" if len(flagged) > 1 else ""
-        return Check(
-            **common,
-            status=Status.FAIL,
-            detail=f"{len(flagged)} red-flag {size} bucket{plural} of {len(judged)} with decided "
-            f"bookings: {named}{more}",
-        )
-    if not judged:
-        return Check(
-            **common,
-            status=Status.INCONCLUSIVE,
-            detail=f"no decided bookings in any {size} bucket of the window: none could be judged",
-        )
-    doubt = (
-        f"; {uncertain} beyond a limit on too small a sample to call a red flag"
-        if uncertain
-        else ""
-    )
-    return Check(
-        **common,
-        status=Status.PASS,
-        detail=f"no red flag in the {len(judged)} {size} buckets with decided bookings{doubt}",
-    )
 
 
 def assess_v3_traffic(traffic: Traffic) -> Check:

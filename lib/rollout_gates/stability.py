@@ -9,9 +9,11 @@ monitoring. Both gates judge, over their window:
   from the environment's flag ledger when it records V3 or SHADOW, else from telemetry
   (the first active coordinator.start after the last legacy-planner event);
 - the success rate (>= limit) and the manual review rate (strictly < limit) of the
-  window, with the small-sample rule and `min_decided`;
-- no red-flag hour: no 1h bucket aligned to the as-of with success below the red-flag
-  limit or manual review above it (the runbook's Phase 2 red flags), small-sample rule;
+  window, as criteria (rates.py): PASS on the point estimate with `min_decided`, FAIL only
+  when confidently beyond;
+- no red-flag stretch: no run of 1 to 6 hourly buckets aligned to the as-of confidently
+  below the red-flag success limit or above the manual review one (the runbook's Phase 2
+  red flags), each judged given how many stretches were examined;
 - no sustained coordinator.error, and no coordinator.circuit_open at all.
 
 `collect` runs the queries; everything else here is pure.
@@ -37,14 +39,16 @@ from .metrics import (
     rates_by_bucket,
     summarize_outcomes,
 )
-from .rules import (
-    BucketVerdict,
-    assess_no_circuit_opens,
-    assess_rate,
-    assess_red_flag_buckets,
-    assess_sustained_errors,
-    judge_bucket,
+from .rates import (
+    RateRule,
+    Sample,
+    assess_criterion,
+    assess_red_flag_stretches,
+    manual_review_rule,
+    red_flag_stretches,
+    success_rule,
 )
+from .rules import assess_no_circuit_opens, assess_sustained_errors
 from .stats import percent
 from .verdict import Check, Status
 
@@ -196,22 +200,30 @@ def assess_soak(phase: PhaseStart, as_of: datetime, soak: timedelta) -> Check:
 # --- rates -----------------------------------------------------------------------------------
 
 
-def with_rule(check: Check, rule: str) -> Check:
-    return check.model_copy(update={"rule": rule})
+def criteria(params: StabilityParams) -> tuple[RateRule, RateRule]:
+    """The window's success and manual review rates, as conditions to proceed."""
+    return (
+        success_rule(params.success_rate_min, params),
+        manual_review_rule(params.manual_review_rate_max, params, strict=True),
+    )
 
 
-def judge_hour(start: datetime, outcomes: OutcomeSummary, params: StabilityParams) -> BucketVerdict:
-    """One hour against the runbook's red flags, each with the small-sample rule."""
-    limits = [
-        ("success", outcomes.success, params.red_flag_success_rate_min, True),
-        (
-            "manual review",
-            outcomes.manual_review_rate,
-            params.red_flag_manual_review_rate_max,
-            False,
-        ),
+def red_flags(params: StabilityParams) -> list[RateRule]:
+    """The runbook's Phase 2 red flags, judged stretch by stretch inside the window."""
+    alone = params.red_flag_min_decided
+    return [
+        success_rule(params.red_flag_success_rate_min, params, alone),
+        manual_review_rule(params.red_flag_manual_review_rate_max, params, strict=False,
+                           min_decided=alone),
+    ]  # fmt: skip
+
+
+def hour_rates(hours) -> list[tuple[datetime, dict]]:
+    """Each hour's proportions by rule name, as rates.assess_red_flag_stretches takes them."""
+    return [
+        (start, {"success rate": summary.success, "manual review rate": summary.manual_review_rate})
+        for start, summary in hours
     ]
-    return judge_bucket(start, limits, params.red_flag_min_decided)
 
 
 # --- metrics and evaluation ------------------------------------------------------------------
@@ -233,43 +245,33 @@ class StabilityMetrics:
 def evaluate(metrics: StabilityMetrics, params: StabilityParams) -> list[Check]:
     """The stability checks, in the runbook's order; pure."""
     over = span(params.window)
-    small_sample = {
-        "min_decided": params.min_decided,
-        "red_flag_min_decided": params.red_flag_min_decided,
-    }
-    success = assess_rate(
-        "success_rate",
-        "success rate",
-        metrics.outcomes.success,
-        params.success_rate_min,
-        at_least=True,
-        **small_sample,
-    )
-    manual = assess_rate(
-        "manual_review_rate",
-        "manual review rate",
-        metrics.outcomes.manual_review_rate,
-        params.manual_review_rate_max,
-        at_least=False,
-        strict=True,
-        **small_sample,
+    success, manual = (
+        assess_criterion(rule, Sample.ending(proportion, metrics.as_of, params.window), over)
+        for rule, proportion in zip(
+            criteria(params),
+            (metrics.outcomes.success, metrics.outcomes.manual_review_rate),
+            strict=True,
+        )
     )
     errors = assess_sustained_errors(
         list(metrics.error_buckets), params.sustained_error_buckets, params.error_bucket
     )
     return [
         assess_soak(metrics.phase, metrics.as_of, params.soak),
-        with_rule(success, f"success rate >= {percent(params.success_rate_min)} over {over}"),
-        with_rule(manual, f"{manual.rule} over {over}"),
-        assess_red_flag_buckets(
+        success,
+        manual,
+        assess_red_flag_stretches(
             "red_flag_hours",
-            "no hour with success rate < "
-            f"{percent(params.red_flag_success_rate_min)} or manual review rate > "
-            f"{percent(params.red_flag_manual_review_rate_max)} over {over} (small-sample rule)",
-            [judge_hour(start, summary, params) for start, summary in metrics.hours],
+            "no stretch of hours with success rate confidently < "
+            f"{percent(params.red_flag_success_rate_min)} or manual review rate confidently > "
+            f"{percent(params.red_flag_manual_review_rate_max)} over {over}",
+            hour_rates(metrics.hours),
             RED_FLAG_BUCKET,
+            red_flags(params),
+            min_decided=params.min_decided,
+            alone_min_decided=params.red_flag_min_decided,
         ),
-        with_rule(errors, f"{errors.rule} over {over}"),
+        errors.model_copy(update={"rule": f"{errors.rule} over {over}"}),
         assess_no_circuit_opens(
             metrics.circuit_opens_max_per_hour, metrics.circuit_opens, over=f"over {over}"
         ),
@@ -347,11 +349,22 @@ def phase_table(
 
 
 def hourly_table(
-    outcomes: pd.DataFrame, window: Window, verdicts: list[BucketVerdict]
+    outcomes: pd.DataFrame, window: Window, hours, params: StabilityParams
 ) -> pd.DataFrame:
-    """Per hour: decided bookings, both rates with 95% intervals, and any red flag."""
-    table = rates_by_bucket(outcomes, window, RED_FLAG_BUCKET)
-    table["red_flag"] = ["; ".join(v.red_flags) for v in verdicts]
+    """Per hour: decided bookings, both rates with their bounds, and the red-flag stretches
+    that start in it."""
+    table = rates_by_bucket(
+        outcomes,
+        window,
+        RED_FLAG_BUCKET,
+        confidence=params.confidence,
+        alone_min_decided=params.red_flag_min_decided,
+    )
+    flags, _ = red_flag_stretches(hour_rates(hours), red_flags(params))
+    table["red_flag"] = [
+        "; ".join(f.describe(RED_FLAG_BUCKET) for f in flags if f.stretch.start == start)
+        for start in table["bucket_start"]
+    ]
     return table
 
 
@@ -385,10 +398,9 @@ def collect(
         circuit_opens=opens,
         circuit_opens_max_per_hour=max_opens,
     )
-    verdicts = [judge_hour(start, summary, params) for start, summary in hours]
     frames = StabilityFrames(
         phase=phase_table(phase, active, as_of, params),
-        hourly=hourly_table(outcomes, window, verdicts),
+        hourly=hourly_table(outcomes, window, hours, params),
         errors=errors,
         errors_hourly=fetch_event_buckets(
             connection, taxonomy, window, RED_FLAG_BUCKET, events["error"]

@@ -32,6 +32,25 @@ EXIT_CODES = {
 }
 
 
+class RateEvidence(BaseModel):
+    """What a rate check saw and how sure it is (DESIGN.md, "Statistics"), for verdict.json."""
+
+    model_config = ConfigDict(frozen=True)
+
+    window: str  # which window decided, e.g. "the last hour"
+    decided: int
+    count: int  # the bookings counted by the rate (confirmed, or manual reviews)
+    rate: float | None
+    low: float | None
+    high: float | None
+    method: str
+    confidence: float
+    looks: int = 1  # windows judged together; each at alpha / looks
+    certified: bool  # the whole bound on the healthy side of the limit
+    bookings_to_decide: int | None = None  # more decided bookings, at this rate, to decide
+    decidable_at: datetime | None = None  # about when, at the window's volume
+
+
 class Check(BaseModel):
     """One rule applied to one observation."""
 
@@ -45,6 +64,7 @@ class Check(BaseModel):
     threshold: float | int | str | None = None
     sample_size: int | None = None
     interval: tuple[float, float] | None = None
+    evidence: RateEvidence | None = None
 
     @property
     def gating(self) -> bool:

@@ -264,7 +264,13 @@ def collect_trends(
         rates, errors, opens = frames.hourly, frames.errors_hourly, frames.circuit_opens_hourly
     else:
         outcomes = fetch_outcomes(connection, taxonomy, window, bucket, params.outcome_grace)
-        rates = rates_per_bucket(outcomes, window, bucket)
+        rates = rates_per_bucket(
+            outcomes,
+            window,
+            bucket,
+            confidence=params.confidence,
+            alone_min_decided=params.red_flag_min_decided,
+        )
         errors = fetch_event_buckets(connection, taxonomy, window, bucket, events["error"])
         opens = fetch_event_buckets(connection, taxonomy, window, bucket, events["circuit_open"])
     return ExtendedTrends(

@@ -1,7 +1,14 @@
-"""full-health: the runbook's red flags over the last hour (Phase 2, Step 3)."""
+"""full-health: the runbook's red flags over the last hour (Phase 2, Step 3).
+
+The rates are judged over the last hour and over full mode so far (at most the 6h intensive
+period): at about one booking an hour, the last hour alone holds one booking, which proves
+nothing either way; the longer window accumulates the evidence. The worse of the two counts.
+"""
 
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
+from ..checklist import PhaseStart, full_mode_start
 from ..config import Duration, GateParams, Rate
 from ..flags import plan_commands
 from ..ledger import FlagChange, v3_off_intervals
@@ -18,21 +25,24 @@ from ..metrics import (
     summarize_outcomes,
 )
 from ..quality import TelemetryQuality, assess_telemetry_quality, fetch_telemetry_quality
+from ..rates import Sample, about, assess_red_flag, manual_review_rule, success_rule
 from ..rules import (
     assess_circuit_opens,
     assess_flags_vs_telemetry,
-    assess_rate,
     assess_sustained_errors,
     assess_telemetry_coverage,
     assess_v3_traffic,
 )
+from ..stats import Proportion
 from ..verdict import Check, Status
 from . import GateSpec
+from .scale import fetch_active_stretch
 
 
 class FullHealthParams(GateParams):
     success_rate_min: Rate
     manual_review_rate_max: Rate
+    intensive_period: Duration
     trend_window: Duration
     trend_bucket: Duration
 
@@ -50,7 +60,10 @@ SPEC = GateSpec(
 class FullHealthMetrics:
     """Everything the red-flag rules look at, for one window."""
 
-    outcomes: OutcomeSummary
+    window: Window
+    outcomes: OutcomeSummary  # the last hour
+    phase: PhaseStart
+    full_mode: tuple[Window, OutcomeSummary] | None  # full mode so far, when longer than that
     error_buckets: list[int]
     circuit_opens_max_per_hour: int
     circuit_opens: int
@@ -72,13 +85,22 @@ def collect(
     """
     off = v3_off_intervals(list(changes), window.start, window.end, params.ledger_drain)
     events = taxonomy["coordinator"]["outcomes"]
-    outcomes = fetch_outcomes(
-        connection, taxonomy, window, params.error_bucket, params.outcome_grace
+    stretch = fetch_active_stretch(
+        connection, taxonomy, Window.ending(window.end, params.intensive_period)
     )
+    phase = full_mode_start(list(changes), stretch, window.end)
+    widest = full_mode_window(window, phase, params.intensive_period) or window
+    # One query for both windows: buckets as long as the window, aligned to the as-of, so the
+    # last bucket is the last hour (a booking's latest outcome there is the same either way).
+    outcomes = fetch_outcomes(connection, taxonomy, widest, params.window, params.outcome_grace)
+    last_hour = outcomes[outcomes["bucket_start"] == window.start]
     errors = fetch_event_buckets(connection, taxonomy, window, params.error_bucket, events["error"])
     max_opens, opens = fetch_max_per_hour(connection, taxonomy, window, events["circuit_open"])
     metrics = FullHealthMetrics(
-        outcomes=summarize_outcomes(outcomes),
+        window=window,
+        outcomes=summarize_outcomes(last_hour),
+        phase=phase,
+        full_mode=None if widest is window else (widest, summarize_outcomes(outcomes)),
         error_buckets=errors["events"].tolist(),
         circuit_opens_max_per_hour=max_opens,
         circuit_opens=opens,
@@ -88,32 +110,53 @@ def collect(
         else fetch_active_starts_while_off(connection, taxonomy, window, off),
         quality=fetch_telemetry_quality(connection, taxonomy, window),
     )
-    return metrics, {"outcomes": outcomes, "errors": errors}
+    return metrics, {"outcomes": last_hour, "errors": errors, "stretch": stretch}
+
+
+def full_mode_window(window: Window, phase: PhaseStart, intensive: timedelta) -> Window | None:
+    """Full mode so far, at most the intensive period, when it reaches back before the window."""
+    if not phase.on or phase.started is None:
+        return None
+    start = max(phase.started, window.end - intensive)
+    return Window(start, window.end) if start < window.start else None
+
+
+def samples(metrics: FullHealthMetrics, rate) -> list[Sample]:
+    """The rate (a function of an OutcomeSummary) over the last hour, and over full mode so far."""
+    found = [sample_of(rate(metrics.outcomes), metrics.window, "the last hour")]
+    if metrics.full_mode is not None:
+        longer, summary = metrics.full_mode
+        found.append(sample_of(rate(summary), longer, full_mode_label(longer, metrics.phase)))
+    return found
+
+
+def sample_of(proportion: Proportion, window: Window, label: str) -> Sample:
+    length = window.end - window.start
+    return Sample(proportion, label, length / timedelta(hours=1), window.end)
+
+
+def full_mode_label(window: Window, phase: PhaseStart) -> str:
+    length = about(window.end - window.start)
+    if phase.started is not None and phase.started < window.start:
+        return f"the last {length} of full mode (its intensive period)"
+    return f"full mode so far ({length}, since {window.start.astimezone(UTC):%Y-%m-%d %H:%M} UTC)"
+
+
+def success_of(summary: OutcomeSummary) -> Proportion:
+    return summary.success
+
+
+def manual_review_of(summary: OutcomeSummary) -> Proportion:
+    return summary.manual_review_rate
 
 
 def evaluate(metrics: FullHealthMetrics, params: FullHealthParams) -> list[Check]:
     """The runbook's red flags, each a check; pure."""
-    small_sample = {
-        "min_decided": params.min_decided,
-        "red_flag_min_decided": params.red_flag_min_decided,
-    }
+    success = success_rule(params.success_rate_min, params)
+    manual_review = manual_review_rule(params.manual_review_rate_max, params, strict=False)
     checks = [
-        assess_rate(
-            "success_rate",
-            "success rate",
-            metrics.outcomes.success,
-            params.success_rate_min,
-            at_least=True,
-            **small_sample,
-        ),
-        assess_rate(
-            "manual_review_rate",
-            "manual review rate",
-            metrics.outcomes.manual_review_rate,
-            params.manual_review_rate_max,
-            at_least=False,
-            **small_sample,
-        ),
+        assess_red_flag(success, samples(metrics, success_of)),
+        assess_red_flag(manual_review, samples(metrics, manual_review_of)),
         assess_sustained_errors(
             metrics.error_buckets, params.sustained_error_buckets, params.error_bucket
         ),

@@ -45,7 +45,7 @@ from ..metrics import (
     rates_by_bucket,
     summarize_outcomes,
 )
-from ..rules import assess_rate
+from ..rates import Sample, assess_criterion, success_rule
 from ..verdict import Check, Status
 from . import GateSpec
 
@@ -126,7 +126,13 @@ def collect(
         phase=full_mode_start(changes, stretch, as_of),
         outcomes=summarize_outcomes(outcomes),
     )
-    rates = rates_by_bucket(outcomes, window, TREND_BUCKET)
+    rates = rates_by_bucket(
+        outcomes,
+        window,
+        TREND_BUCKET,
+        confidence=params.confidence,
+        alone_min_decided=params.red_flag_min_decided,
+    )
     return metrics, {"outcomes": outcomes, "rates": rates, "stretch": stretch}
 
 
@@ -135,14 +141,9 @@ def evaluate(metrics: ScaleMetrics, params: ScaleParams, as_of: datetime) -> lis
     return [
         assess_max_parallel(metrics.setting, params.max_parallel_cap),
         assess_soak(metrics.phase, as_of, params.soak),
-        assess_rate(
-            "success_rate",
-            "success rate",
-            metrics.outcomes.success,
-            params.success_rate_min,
-            at_least=True,
-            min_decided=params.min_decided,
-            red_flag_min_decided=params.red_flag_min_decided,
+        assess_criterion(
+            success_rule(params.success_rate_min, params),
+            Sample.ending(metrics.outcomes.success, as_of, params.window),
         ),
         assess_change_spacing(metrics.setting.last_change, as_of, params.min_time_between_changes),
     ]

@@ -5,11 +5,11 @@ Checks, each over the `window` (48h) before the as-of:
 - full_mode_soak: full mode on for `soak` (48h), from the flag ledger, else telemetry:
   a rate "sustained for 48 hours" needs 48 hours of V3 (INCONCLUSIVE until then, with
   the time it can pass).
-- success_rate: >= `success_rate_min` (97%), small-sample rule, `min_decided` (50).
-- success_sustained: "sustained" also means no `trend_bucket` (1h) of the window is a
-  red flag, below `red_flag_success_rate_min` (90%, full-health's red flag), judged by
-  the same small-sample rule; a 48h average can hide a bad hour.
-- manual_review_rate: strictly below `manual_review_rate_max` (1% exactly is a FAIL).
+- success_rate: >= `success_rate_min` (97%), a criterion (rates.py) on `min_decided` (50).
+- success_sustained: "sustained" also means no stretch of 1 to 6 `trend_bucket`s (1h) of
+  the window is confidently below `red_flag_success_rate_min` (90%, full-health's red
+  flag), given how many stretches were examined; a 48h average can hide a bad hour.
+- manual_review_rate: strictly below `manual_review_rate_max` (1% exactly is not below).
 - sustained_errors: coordinator.error in `sustained_error_buckets` consecutive buckets.
 - circuit_opens: "no circuit breaker trips": any coordinator.circuit_open is a FAIL.
 - state_transitions: every observed (from, to) is allowed by the taxonomy's state machine.
@@ -41,14 +41,14 @@ from ..metrics import (
     fetch_outcomes,
     summarize_outcomes,
 )
-from ..rules import (
-    assess_attestations,
-    assess_no_circuit_opens,
-    assess_rate,
-    assess_red_flag_buckets,
-    assess_sustained_errors,
-    judge_bucket,
+from ..rates import (
+    Sample,
+    assess_criterion,
+    assess_red_flag_stretches,
+    manual_review_rule,
+    success_rule,
 )
+from ..rules import assess_attestations, assess_no_circuit_opens, assess_sustained_errors
 from ..stats import Proportion, percent
 from ..transitions import (
     StuckBookings,
@@ -172,42 +172,24 @@ def evaluate(
     Attestations are recorded with `attested_at` (the notebook passes the time of the run;
     default: the as-of).
     """
-    small_sample = {
-        "min_decided": params.min_decided,
-        "red_flag_min_decided": params.red_flag_min_decided,
-    }
+    success = success_rule(params.success_rate_min, params)
+    manual_review = manual_review_rule(params.manual_review_rate_max, params, strict=True)
+    red_flag = success_rule(params.red_flag_success_rate_min, params, params.red_flag_min_decided)
     return [
         assess_soak(metrics.phase, as_of, params.soak),
-        assess_rate(
-            "success_rate",
-            "success rate",
-            metrics.outcomes.success,
-            params.success_rate_min,
-            at_least=True,
-            **small_sample,
-        ),
-        assess_red_flag_buckets(
+        assess_criterion(success, Sample.ending(metrics.outcomes.success, as_of, params.window)),
+        assess_red_flag_stretches(
             "success_sustained",
-            f"no {format_duration(params.trend_bucket)} bucket with success rate below "
-            f"{percent(params.red_flag_success_rate_min)} (red flag)",
-            [
-                judge_bucket(
-                    start,
-                    [("success rate", success, params.red_flag_success_rate_min, True)],
-                    params.red_flag_min_decided,
-                )
-                for start, success in metrics.buckets
-            ],
+            f"no stretch of {format_duration(params.trend_bucket)} buckets with success rate "
+            f"confidently below {percent(params.red_flag_success_rate_min)} (red flag)",
+            [(start, {red_flag.name: proportion}) for start, proportion in metrics.buckets],
             params.trend_bucket,
+            [red_flag],
+            min_decided=params.min_decided,
+            alone_min_decided=params.red_flag_min_decided,
         ),
-        assess_rate(
-            "manual_review_rate",
-            "manual review rate",
-            metrics.outcomes.manual_review_rate,
-            params.manual_review_rate_max,
-            at_least=False,
-            strict=True,
-            **small_sample,
+        assess_criterion(
+            manual_review, Sample.ending(metrics.outcomes.manual_review_rate, as_of, params.window)
         ),
         assess_sustained_errors(
             metrics.error_buckets, params.sustained_error_buckets, params.error_bucket
