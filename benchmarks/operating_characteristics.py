@@ -25,6 +25,7 @@ DESIGN.md's targets ("Statistics: verdicts that hold at every volume").
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import multiprocessing
@@ -95,6 +96,7 @@ FIELDS = (
     "error_events",  # every coordinator.error event (an error_recovered booking has one too)
     "circuit_opens",  # coordinator.circuit_open events
     "active_starts",  # coordinator.start with mode=active
+    "activity",  # bookings created (activity from other sources than the coordinator)
     "transitions",  # booking.assignment_state_transition events (all allowed here)
 )
 
@@ -141,17 +143,24 @@ class Counts:
             pending=pending,
         )
 
+    def _sums(self, name: str, starts: np.ndarray, size: int) -> np.ndarray:
+        """Sums over [start, start + size) for each start, ticks outside the data empty."""
+        cumulative = self.cumulative[name]
+        low = np.clip(starts, 0, self.length)
+        high = np.clip(starts + size, 0, self.length)
+        return cumulative[high] - cumulative[low]
+
     def buckets(self, name: str, first: int, end: int, size: int) -> list[int]:
         """Sums over consecutive buckets of `size` ticks from `first` (aligned to `end`)."""
         assert (end - first) % size == 0
-        return [self.total(name, start, start + size) for start in range(first, end, size)]
+        return self._sums(name, np.arange(first, end, size), size).tolist()
 
     def max_per_hour(self, name: str, first: int, end: int) -> int:
         """The most events in any hour of ticks inside [first, end) (a rolling hour in SQL)."""
         hour = ticks(HOUR)
         if end - first <= hour:
             return self.total(name, first, end)
-        return max(self.total(name, start, start + hour) for start in range(first, end - hour + 1))
+        return int(self._sums(name, np.arange(first, end - hour + 1), hour).max())
 
 
 def ticks(duration: timedelta) -> int:
@@ -171,9 +180,12 @@ def lookback_stretch(window: Window) -> ActiveStretch:
 
 
 def traffic(counts: Counts, first: int, end: int) -> Traffic:
+    """V3's traffic: active starts, and bookings created in the window as the bookings with
+    activity (all of them seen by the coordinator once it runs)."""
     starts = counts.total("active_starts", first, end)
-    return Traffic(active_starts=starts, bookings_with_activity=starts,
-                   bookings_seen_by_coordinator=starts)  # fmt: skip
+    created = counts.total("activity", first, end)
+    return Traffic(active_starts=starts, bookings_with_activity=created,
+                   bookings_seen_by_coordinator=min(starts, created))  # fmt: skip
 
 
 def full_health_metrics(
@@ -281,8 +293,12 @@ def success_metrics(
         phase=full_mode_start(changes, lookback_stretch(window), window.end),
         outcomes=outcomes,
         buckets=[
-            (start, counts.summary(counts.tick_of(start), counts.tick_of(start) + size, tick,
-                                   grace).success)
+            (
+                start,
+                counts.summary(
+                    counts.tick_of(start), counts.tick_of(start) + size, tick, grace
+                ).success,
+            )
             for start in bucket_starts(window, params.trend_bucket)
         ],  # fmt: skip
         error_buckets=counts.buckets("error_events", first, tick, ticks(params.error_bucket)),
@@ -405,7 +421,9 @@ def simulate(rng, per_hour: float, length: int, mixes) -> Counts:
     bounds = [start for start, _ in mixes] + [length]
     for (start, mix), end in zip(mixes, bounds[1:], strict=True):
         probabilities = np.array([mix[name] for name in OUTCOMES])
-        outcome[start:end] = rng.multinomial(arrivals[start:end], probabilities / probabilities.sum())
+        outcome[start:end] = rng.multinomial(
+            arrivals[start:end], probabilities / probabilities.sum()
+        )
     confirmed, manual_review, error = outcome.T
     return Counts(
         ORIGIN,
@@ -416,6 +434,7 @@ def simulate(rng, per_hour: float, length: int, mixes) -> Counts:
             "stuck": error.copy(),
             "error_events": error.copy(),
             "active_starts": arrivals,
+            "activity": arrivals,
             "transitions": arrivals,
         },
     )
@@ -497,10 +516,14 @@ def rollout_48h(task):
     counts = simulate(rng, per_hour, length, [(0, mix)])
     changes = ledger_for(ORIGIN)
     full_window = ticks(timedelta(hours=48))
+    step = ticks(plan.step_48h)
+    # A broken rollout is counted on its looks with 48h of data only: the earlier ones are
+    # not judged at all (a healthy one is judged from its first look, 6h in).
+    first_look = step if kind == "healthy" else full_window
     found = {}
     for gate in GATES_48H:
         looks = []
-        for tick in range(ticks(plan.step_48h), length + 1, ticks(plan.step_48h)):
+        for tick in range(first_look, length + 1, step):
             judged = GATES.judge(gate, counts, tick, changes)
             looks.append((tick >= full_window, judged.status, judged.checks))
         found[gate] = looks
@@ -508,11 +531,17 @@ def rollout_48h(task):
 
 
 GATES: Gates | None = None
+PARTS = ("full-health-broken", "full-health-healthy", "48h")
 
 
 def start_worker(memoize: bool, prior: float | None):
+    """Each worker's gates; with `memoize`, stats.confidence_bounds (a pure function of k, n,
+    the confidence and the looks, which only the detail text and the evidence show) is cached:
+    most of a red-flag judgement's time goes into its three root findings."""
     global GATES
     GATES = Gates(memoize)
+    if memoize and prior is None and not hasattr(stats.confidence_bounds, "cache_info"):
+        stats.confidence_bounds = functools.cache(stats.confidence_bounds)
     if prior is not None:
         use_centred_prior_for_criteria(prior)
 
@@ -597,9 +626,7 @@ def summarize_healthy_full_health(per_hour, results, plan):
         "most_fails_in_a_run": max(fails),
         "inconclusive_share": share(inconclusive, looks),
         "checks_failing": {c: share(n, looks) for c, n in sorted(failing.items())},
-        "rate_checks_fails_per_30_days": sum(
-            failing.get(c, 0) for c in RATE_CHECKS["full-health"]
-        )
+        "rate_checks_fails_per_30_days": sum(failing.get(c, 0) for c in RATE_CHECKS["full-health"])
         / len(results)
         * scale_days,
     }
@@ -857,6 +884,11 @@ def main(argv=None) -> int:
         help="measure an alternative: criteria with a Beta mixture centred on the limit, of "
         "this concentration (e.g. 1000); red flags keep the uniform prior",
     )
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"which experiments, comma-separated (default all: {','.join(PARTS)})",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -868,12 +900,18 @@ def main(argv=None) -> int:
     print(
         f"operating characteristics: seed {args.seed}, {plan.runs} rollouts per cell "
         f"({plan.runs_48h_broken} for the broken 48h cells), {args.jobs} jobs"
-        + (f", criteria with a centred Beta prior of {args.criterion_prior:g}"
-           if args.criterion_prior else ""),  # fmt: skip
+        + (
+            f", criteria with a centred Beta prior of {args.criterion_prior:g}"
+            if args.criterion_prior
+            else ""
+        ),  # fmt: skip
         flush=True,
     )
     memoize, prior = not args.no_memo, args.criterion_prior
     cells, timings = [], {}
+    parts = set(args.parts.split(","))
+    if parts - set(PARTS):
+        parser.error(f"--parts: unknown {', '.join(sorted(parts - set(PARTS)))}")
     # The broken cells first: they are the quick ones.
     tasks = [
         (args.seed, volume, kind, run, plan)
@@ -881,18 +919,20 @@ def main(argv=None) -> int:
         for kind in BROKEN
         for run in range(plan.runs)
     ]
-    results, timings["full-health broken"] = run_pool(
-        broken_full_health, tasks, args.jobs, memoize, prior, "full-health broken"
-    )
-    for volume in VOLUMES:
+    if "full-health-broken" in parts:
+        results, timings["full-health broken"] = run_pool(
+            broken_full_health, tasks, args.jobs, memoize, prior, "full-health broken"
+        )
+    for volume in VOLUMES if "full-health-broken" in parts else ():
         for kind in BROKEN:
             chosen = [r for t, r in zip(tasks, results, strict=True) if t[1:3] == (volume, kind)]
             cells.append(summarize_broken_full_health(volume, kind, chosen, plan))
     tasks = [(args.seed, volume, run, plan) for volume in VOLUMES for run in range(plan.runs)]
-    results, timings["full-health healthy"] = run_pool(
-        healthy_full_health, tasks, args.jobs, memoize, prior, "full-health healthy 30 days"
-    )
-    for volume in VOLUMES:
+    if "full-health-healthy" in parts:
+        results, timings["full-health healthy"] = run_pool(
+            healthy_full_health, tasks, args.jobs, memoize, prior, "full-health healthy 30 days"
+        )
+    for volume in VOLUMES if "full-health-healthy" in parts else ():
         chosen = [r for t, r in zip(tasks, results, strict=True) if t[1] == volume]
         cells.append(summarize_healthy_full_health(volume, chosen, plan))
     tasks = [
@@ -901,15 +941,18 @@ def main(argv=None) -> int:
         for kind in ("healthy", *BROKEN)
         for run in range(plan.runs if kind == "healthy" else plan.runs_48h_broken)
     ]
-    results, timings["48h gates"] = run_pool(
-        rollout_48h, tasks, args.jobs, memoize, prior, "48h gates"
-    )
-    for gate in GATES_48H:
+    if "48h" in parts:
+        results, timings["48h gates"] = run_pool(
+            rollout_48h, tasks, args.jobs, memoize, prior, "48h gates"
+        )
+    for gate in GATES_48H if "48h" in parts else ():
         for volume in VOLUMES:
             for kind in ("healthy", *BROKEN):
-                chosen = [r for t, r in zip(tasks, results, strict=True) if t[1:3] == (volume, kind)]
+                chosen = [
+                    r for t, r in zip(tasks, results, strict=True) if t[1:3] == (volume, kind)
+                ]
                 cells.append(summarize_48h(gate, volume, kind, chosen))
-    found = targets(cells)
+    found = targets(cells) if parts == set(PARTS) else []
     wall = time.perf_counter() - started
     gates = Gates()
     report = {
@@ -918,6 +961,7 @@ def main(argv=None) -> int:
         "quick": args.quick,
         "plan": {k: str(v) if isinstance(v, timedelta) else v for k, v in plan.__dict__.items()},
         "criterion_prior": prior,
+        "parts": sorted(parts),
         "method": stats.METHOD,
         "confidence": gates.full_health.confidence,
         "prerequisites_and_full_extended_share_params": gates.stability_shared,
@@ -938,9 +982,10 @@ def main(argv=None) -> int:
     print()
     print(tables(cells, found))
     print()
+    parts = ", ".join(f"{k} {v:.0f}s" for k, v in timings.items())
     print(
-        f"wall time {wall:.0f}s on {args.jobs} jobs ({', '.join(f'{k} {v:.0f}s' for k, v in timings.items())});"
-        f" 1-minute load average at start {load:.2f}; results in {args.output}"
+        f"wall time {wall:.0f}s on {args.jobs} jobs ({parts}); 1-minute load average at "
+        f"start {load:.2f}; results in {args.output}"
     )
     return 0
 
