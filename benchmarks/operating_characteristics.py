@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rollout_gates import config, ledger, stability, stats
+from rollout_gates import config, ledger, rates, stability, stats
 from rollout_gates.checklist import ActiveStretch, current_max_parallel, full_mode_start
 from rollout_gates.gates import full_extended, full_health, prerequisites, scale, success
 from rollout_gates.metrics import FlagDisagreement, OutcomeSummary, Traffic, Window, bucket_starts
@@ -361,10 +361,15 @@ class Gates:
 
     def judge_full_health(self, counts, tick, changes) -> Look:
         metrics = full_health_metrics(counts, tick, self.full_health, changes)
+        extra = ()
+        if EXTRA_WINDOWS:
+            extra = tuple(extra_samples(counts, tick, metrics, self.full_health))
+            EXTRA_SAMPLES[:] = extra
         if not self.memoize:
             return look(full_health.evaluate(metrics, self.full_health))
         longer = metrics.full_mode
         key = (
+            tuple((s.hours, s.proportion) for s in extra),
             metrics.outcomes,
             None if longer is None else (longer[0].end - longer[0].start, longer[1]),
             tuple(metrics.error_buckets),
@@ -531,10 +536,41 @@ def rollout_48h(task):
 
 
 GATES: Gates | None = None
+EXTRA_WINDOWS: list[timedelta] = []  # --full-health-windows: an alternative to measure
+EXTRA_SAMPLES: list = []  # the current look's samples over those windows
 PARTS = ("full-health-broken", "full-health-healthy", "48h")
 
 
-def start_worker(memoize: bool, prior: float | None):
+def extra_samples(counts, tick, metrics, params):
+    """The alternative's windows between the last hour and full mode so far (summaries of both
+    rates per window; those not longer than an hour or reaching before full mode are left out)."""
+    if metrics.full_mode is None:
+        return []
+    longest = metrics.full_mode[0]
+    found = []
+    for length in EXTRA_WINDOWS:
+        start = metrics.window.end - length
+        if length <= params.window or start <= longest.start:
+            continue
+        summary = counts.summary(counts.tick_of(start), tick, tick, ticks(params.outcome_grace))
+        found.append(full_health.sample_of(summary, Window(start, metrics.window.end), "extra"))
+    return found
+
+
+def use_extra_full_health_windows(lengths: list[timedelta]):
+    """full-health judged over more nested windows (e.g. the last 3h), each like the others."""
+    EXTRA_WINDOWS[:] = lengths
+    original = full_health.samples
+
+    def samples(metrics, rate):
+        found = original(metrics, rate)
+        extra = [rates.Sample(rate(s.proportion), s.label, s.hours, s.as_of) for s in EXTRA_SAMPLES]
+        return [found[0], *extra, *found[1:]]
+
+    full_health.samples = samples
+
+
+def start_worker(memoize: bool, prior, windows=()):
     """Each worker's gates; with `memoize`, stats.confidence_bounds (a pure function of k, n,
     the confidence and the looks, which only the detail text and the evidence show) is cached:
     most of a red-flag judgement's time goes into its three root findings."""
@@ -542,14 +578,16 @@ def start_worker(memoize: bool, prior: float | None):
     GATES = Gates(memoize)
     if memoize and prior is None and not hasattr(stats.confidence_bounds, "cache_info"):
         stats.confidence_bounds = functools.cache(stats.confidence_bounds)
+    if windows:
+        use_extra_full_health_windows(list(windows))
     if prior is not None:
-        use_centred_prior_for_criteria(prior)
+        use_centred_prior_for_criteria(*prior)
 
 
 # --- an alternative to measure: a criterion's mixture centred on its limit ------------------
 
 
-def use_centred_prior_for_criteria(concentration: float):
+def use_centred_prior_for_criteria(concentration: float, weight: float = 1.0):
     """Criteria (rates.assess_criterion) judged with a Beta(c p, c (1 - p)) mixture centred on
     the tested rate p instead of the uniform one; red flags keep the uniform prior.
 
@@ -557,15 +595,20 @@ def use_centred_prior_for_criteria(concentration: float):
     exact and peek-safe; it spends its evidence near the limit, where a 48h criterion at high
     volume is decided, instead of uniformly over [0, 1].
     """
-    from scipy.special import betaln
-
-    from rollout_gates import rates
+    from scipy.special import betaln, logsumexp
 
     uniform = stats.log_mixture_ratio
 
-    def centred(k, n, p):
+    def only_centred(k, n, p):
         a, b = concentration * p, concentration * (1 - p)
         return betaln(k + a, n - k + b) - betaln(a, b) - k * math.log(p) - (n - k) * math.log1p(-p)
+
+    def centred(k, n, p):
+        """`weight` of the centred mixture and the rest of the uniform one: a mixture of two
+        test martingales is one, and it costs at most log(1 / weight) against either."""
+        if weight >= 1:
+            return only_centred(k, n, p)
+        return float(logsumexp([only_centred(k, n, p), uniform(k, n, p)], b=[weight, 1 - weight]))
 
     original = rates.assess_criterion
 
@@ -739,7 +782,7 @@ def targets(cells: list[dict]) -> list[dict]:
             "target": "success 60% at 20/h: full-health FAILs within 1 hour (read: in >= 95% "
             "of runs)",
             "measured": f"{c['within_1h']:.1%} of {c['runs']} runs within 1h; median "
-            f"{c['delay_hours_median']}h",
+            f"{hours_or_dash(c['delay_hours_median'])}, p80 {hours_or_dash(c['delay_hours_p80'])}",
             "met": c["within_1h"] >= 0.95,
             "rate_rules_met": None,
         }
@@ -750,7 +793,7 @@ def targets(cells: list[dict]) -> list[dict]:
             "target": "every booking failing at 1.125/h: full-health FAILs within 3 hours in "
             ">= 80% of runs",
             "measured": f"{c['within_3h']:.1%} of {c['runs']} runs within 3h; median "
-            f"{c['delay_hours_median']}h, p80 {c['delay_hours_p80']}h",
+            f"{hours_or_dash(c['delay_hours_median'])}, p80 {hours_or_dash(c['delay_hours_p80'])}",
             "met": c["within_3h"] >= 0.80,
             "rate_rules_met": None,
         }
@@ -847,16 +890,16 @@ def tables(cells: list[dict], found: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def run_pool(function, tasks, jobs, memoize, prior, label):
+def run_pool(function, tasks, jobs, memoize, prior, label, windows=()):
     started = time.perf_counter()
     chunks = max(1, len(tasks) // (jobs * 8))
     results = []
     if jobs == 1:
-        start_worker(memoize, prior)
+        start_worker(memoize, prior, windows)
         iterator = map(function, tasks)
     else:
         context = multiprocessing.get_context("fork")
-        pool = context.Pool(jobs, initializer=start_worker, initargs=(memoize, prior))
+        pool = context.Pool(jobs, initializer=start_worker, initargs=(memoize, prior, windows))
         iterator = pool.imap(function, tasks, chunksize=chunks)
     for index, result in enumerate(iterator, 1):
         results.append(result)
@@ -885,6 +928,22 @@ def main(argv=None) -> int:
         "this concentration (e.g. 1000); red flags keep the uniform prior",
     )
     parser.add_argument(
+        "--criterion-prior-weight",
+        type=float,
+        default=1.0,
+        help="with --criterion-prior: the centred mixture's weight, the rest uniform (e.g. 0.5)",
+    )
+    parser.add_argument(
+        "--full-health-windows",
+        default="",
+        help="measure an alternative: full-health also judged over these windows, e.g. 3h",
+    )
+    parser.add_argument(
+        "--full-health-step",
+        default="30m",
+        help="measure an alternative: full-health looked at this often (default 30m)",
+    )
+    parser.add_argument(
         "--parts",
         default=",".join(PARTS),
         help=f"which experiments, comma-separated (default all: {','.join(PARTS)})",
@@ -892,6 +951,8 @@ def main(argv=None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    plan = Plan(**{**plan.__dict__, "step": config.parse_duration(args.full_health_step)})
+    windows = tuple(config.parse_duration(w) for w in args.full_health_windows.split(",") if w)
     if args.runs:
         plan = Plan(**{**plan.__dict__, "runs": args.runs,
                        "runs_48h_broken": max(1, args.runs // 2)})  # fmt: skip
@@ -901,13 +962,17 @@ def main(argv=None) -> int:
         f"operating characteristics: seed {args.seed}, {plan.runs} rollouts per cell "
         f"({plan.runs_48h_broken} for the broken 48h cells), {args.jobs} jobs"
         + (
-            f", criteria with a centred Beta prior of {args.criterion_prior:g}"
+            f", criteria with a centred Beta prior of {args.criterion_prior:g} "
+            f"(weight {args.criterion_prior_weight:g}, the rest uniform)"
             if args.criterion_prior
             else ""
         ),  # fmt: skip
         flush=True,
     )
-    memoize, prior = not args.no_memo, args.criterion_prior
+    memoize = not args.no_memo
+    prior = None
+    if args.criterion_prior:
+        prior = (args.criterion_prior, args.criterion_prior_weight)
     cells, timings = [], {}
     parts = set(args.parts.split(","))
     if parts - set(PARTS):
@@ -921,7 +986,7 @@ def main(argv=None) -> int:
     ]
     if "full-health-broken" in parts:
         results, timings["full-health broken"] = run_pool(
-            broken_full_health, tasks, args.jobs, memoize, prior, "full-health broken"
+            broken_full_health, tasks, args.jobs, memoize, prior, "full-health broken", windows
         )
     for volume in VOLUMES if "full-health-broken" in parts else ():
         for kind in BROKEN:
@@ -930,7 +995,13 @@ def main(argv=None) -> int:
     tasks = [(args.seed, volume, run, plan) for volume in VOLUMES for run in range(plan.runs)]
     if "full-health-healthy" in parts:
         results, timings["full-health healthy"] = run_pool(
-            healthy_full_health, tasks, args.jobs, memoize, prior, "full-health healthy 30 days"
+            healthy_full_health,
+            tasks,
+            args.jobs,
+            memoize,
+            prior,
+            "full-health healthy 30 days",
+            windows,
         )
     for volume in VOLUMES if "full-health-healthy" in parts else ():
         chosen = [r for t, r in zip(tasks, results, strict=True) if t[1] == volume]
@@ -961,6 +1032,7 @@ def main(argv=None) -> int:
         "quick": args.quick,
         "plan": {k: str(v) if isinstance(v, timedelta) else v for k, v in plan.__dict__.items()},
         "criterion_prior": prior,
+        "full_health_windows": [config.format_duration(w) for w in windows],
         "parts": sorted(parts),
         "method": stats.METHOD,
         "confidence": gates.full_health.confidence,
