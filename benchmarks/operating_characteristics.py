@@ -595,7 +595,7 @@ def use_centred_prior_for_criteria(concentration: float, weight: float = 1.0):
     exact and peek-safe; it spends its evidence near the limit, where a 48h criterion at high
     volume is decided, instead of uniformly over [0, 1].
     """
-    from scipy.special import betaln, logsumexp
+    from scipy.special import betaln
 
     uniform = stats.log_mixture_ratio
 
@@ -608,7 +608,9 @@ def use_centred_prior_for_criteria(concentration: float, weight: float = 1.0):
         test martingales is one, and it costs at most log(1 / weight) against either."""
         if weight >= 1:
             return only_centred(k, n, p)
-        return float(logsumexp([only_centred(k, n, p), uniform(k, n, p)], b=[weight, 1 - weight]))
+        a, b = only_centred(k, n, p) + math.log(weight), uniform(k, n, p) + math.log1p(-weight)
+        high = max(a, b)
+        return high + math.log1p(math.exp(min(a, b) - high))
 
     original = rates.assess_criterion
 
