@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 KERNEL := rollout-gates
 CI_DB_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: help install demo test test-db lint format bench clean
+.PHONY: help install demo test test-db lint format bench oc clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ test-db: $(INSTALLED)  ## the database tests against the Postgres 15 service (CI
 
 bench: $(INSTALLED)  ## gate cost at 100k, 1M and 10M events vs psql -f (not in `make test`; ~40 min)
 	cd benchmarks && ../$(BIN)/python bench.py
+
+oc: $(INSTALLED)  ## operating characteristics of the rate rules, for docs/statistics.md (not in `make test`; ~15 min on 2 cores)
+	cd benchmarks && ../$(BIN)/python operating_characteristics.py $(OC_ARGS)
 
 lint: $(INSTALLED)  ## ruff
 	$(BIN)/ruff check lib tests benchmarks
