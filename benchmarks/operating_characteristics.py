@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from rollout_gates import config, ledger, rates, stability, stats
+from rollout_gates.arrivals import Arrivals
 from rollout_gates.checklist import ActiveStretch, current_max_parallel, full_mode_start
 from rollout_gates.gates import full_extended, full_health, prerequisites, scale, success
 from rollout_gates.metrics import FlagDisagreement, OutcomeSummary, Traffic, Window, bucket_starts
@@ -94,6 +95,7 @@ FIELDS = (
     "unresolved",  # retry or circuit_open as the outcome: pending while younger than the grace
     "stuck",  # bookings whose last state transition is non-terminal (error, retry leave them so)
     "error_events",  # every coordinator.error event (an error_recovered booking has one too)
+    "outcome_events",  # every coordinator outcome event: the denominator of the error share
     "circuit_opens",  # coordinator.circuit_open events
     "active_starts",  # coordinator.start with mode=active
     "activity",  # bookings created (activity from other sources than the coordinator)
@@ -207,15 +209,27 @@ def full_health_metrics(
             for start, end in off
         )
         flags = FlagDisagreement(active)
+    seen = traffic(counts, first, tick)
+    arrivals_before = None
+    if not (
+        seen.active_starts or seen.bookings_with_activity
+    ):  # silence: judged on the rate before
+        before = Window(window.start - params.intensive_period, window.start)
+        count = counts.total("activity", counts.tick_of(before.start), first)
+        arrivals_before = Arrivals(window=before, created=count)
     return full_health.FullHealthMetrics(
         window=window,
         outcomes=counts.summary(first, tick, tick, grace),
         phase=phase,
         full_mode=full_mode,
         error_buckets=counts.buckets("error_events", first, tick, ticks(params.error_bucket)),
+        outcome_event_buckets=counts.buckets(
+            "outcome_events", first, tick, ticks(params.error_bucket)
+        ),
         circuit_opens_max_per_hour=counts.max_per_hour("circuit_opens", first, tick),
         circuit_opens=counts.total("circuit_opens", first, tick),
-        traffic=traffic(counts, first, tick),
+        traffic=seen,
+        arrivals_before=arrivals_before,
         flags=flags,
         quality=TelemetryQuality(),
     )
@@ -241,6 +255,9 @@ def stability_metrics(
         hours=hours,
         error_buckets=tuple(
             counts.buckets("error_events", first, tick, ticks(params.error_bucket))
+        ),
+        outcome_event_buckets=tuple(
+            counts.buckets("outcome_events", first, tick, ticks(params.error_bucket))
         ),
         circuit_opens=counts.total("circuit_opens", first, tick),
         circuit_opens_max_per_hour=counts.max_per_hour("circuit_opens", first, tick),
@@ -302,6 +319,9 @@ def success_metrics(
             for start in bucket_starts(window, params.trend_bucket)
         ],  # fmt: skip
         error_buckets=counts.buckets("error_events", first, tick, ticks(params.error_bucket)),
+        outcome_event_buckets=counts.buckets(
+            "outcome_events", first, tick, ticks(params.error_bucket)
+        ),
         circuit_opens_max_per_hour=counts.max_per_hour("circuit_opens", first, tick),
         circuit_opens=counts.total("circuit_opens", first, tick),
         transitions=transition_counts(outcomes),
@@ -438,6 +458,7 @@ def simulate(rng, per_hour: float, length: int, mixes) -> Counts:
             "error": error,
             "stuck": error.copy(),
             "error_events": error.copy(),
+            "outcome_events": arrivals,
             "active_starts": arrivals,
             "activity": arrivals,
             "transitions": arrivals,

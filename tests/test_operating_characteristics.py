@@ -26,6 +26,7 @@ from rollout_gates.metrics import (
     bucket_starts,
     fetch_event_buckets,
     fetch_frame,
+    fetch_outcome_event_buckets,
     fetch_outcomes,
 )
 from rollout_gates.simulate import flag_changes, load_scenario
@@ -100,6 +101,9 @@ def counts_from_database(oc, url: str, window: Window):
         for start, outcome, bookings in outcomes[["bucket_start", "outcome", "bookings"]].values:
             name = "unresolved" if outcome in ("retry", "circuit_open") else outcome
             arrays[name][index[start]] += int(bookings)
+        arrays["outcome_events"][:] = fetch_outcome_event_buckets(
+            connection, taxonomy, window, oc.TICK
+        )
         for name, event_type in (
             ("error_events", events["error"]),
             ("circuit_opens", events["circuit_open"]),
@@ -107,11 +111,12 @@ def counts_from_database(oc, url: str, window: Window):
         ):
             frame = fetch_event_buckets(connection, taxonomy, window, oc.TICK, event_type)
             arrays[name][:] = frame["events"].to_numpy()
-        # Bookings created: V3 must see traffic when bookings are being made (v3_traffic).
-        bookings = taxonomy["bookings"]
+        # Bookings created: V3 must see traffic when bookings are being made (v3_traffic). The
+        # simulator writes no duplicate creation, so its events are its arrivals.
+        arrivals = taxonomy["arrivals"]
         created = fetch_frame(
-            connection, "event_buckets", **window.binds(), coordinator_source=bookings["source"],
-            event_type=bookings["created"], bucket=oc.TICK,
+            connection, "event_buckets", **window.binds(), coordinator_source=arrivals["source"],
+            event_type=arrivals["created"], bucket=oc.TICK,
         )  # fmt: skip
         for start, events in created[["bucket_start", "events"]].values:
             arrays["activity"][index[start]] = int(events)

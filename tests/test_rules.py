@@ -115,3 +115,29 @@ def test_a_silent_hour_at_the_real_volume_decides_nothing():
     check = assess_v3_traffic(Traffic(0, 0, 0), silence)
     assert check.status is Status.INCONCLUSIVE and check.no_data
     assert "decidable at 2026-11-29 14:12 UTC" in check.detail
+
+
+def test_a_healthy_share_of_errors_at_high_volume_is_not_sustained():
+    # 200 bookings an hour: ~33 outcomes per 10-minute bucket, 1% errors: one error in each of
+    # six buckets is 1/33 = 3% of the bucket, not more than 10%: none counts, not sustained.
+    check = assess_sustained_errors(
+        [1] * 6, 3, timedelta(minutes=10), outcome_counts=[33] * 6, share=0.1
+    )
+    assert check.status is Status.WARN
+    assert check.observed == 0
+
+
+def test_errors_sustained_in_their_share_of_each_bucket_fail():
+    # 5 of 33 (15% > 10%) in three consecutive buckets: sustained.
+    check = assess_sustained_errors(
+        [0, 5, 5, 5, 0], 3, timedelta(minutes=10), outcome_counts=[33] * 5, share=0.1
+    )
+    assert check.status is Status.FAIL and check.observed == 3
+
+
+def test_one_error_in_a_quiet_bucket_is_all_of_it():
+    # 1 of 2 outcomes (50%) in three consecutive buckets at a low volume: sustained, as before.
+    check = assess_sustained_errors(
+        [1, 1, 1], 3, timedelta(minutes=10), outcome_counts=[2, 1, 2], share=0.1
+    )
+    assert check.status is Status.FAIL

@@ -60,6 +60,7 @@ class GateParams(BaseModel):
     red_flag_min_decided: Count
     error_bucket: Duration
     sustained_error_buckets: Annotated[int, Field(ge=1)]
+    sustained_error_share: Rate
     circuit_open_max_per_hour: Count
     ledger_drain: Duration
     window: Duration

@@ -170,6 +170,22 @@ def fetch_event_buckets(
     return pd.DataFrame({"bucket_start": starts, "events": [int(counts.get(s, 0)) for s in starts]})
 
 
+def fetch_outcome_event_buckets(
+    connection: Connection, taxonomy: dict, window: Window, bucket: timedelta
+) -> list[int]:
+    """Coordinator outcome events per bucket, every bucket of the window present."""
+    frame = fetch_frame(
+        connection,
+        "outcome_event_buckets",
+        **window.binds(),
+        coordinator_source=taxonomy["coordinator"]["source"],
+        outcome_types=list(taxonomy["coordinator"]["outcomes"].values()),
+        bucket=bucket,
+    )
+    counts = dict(zip(frame["bucket_start"], frame["events"], strict=True))
+    return [int(counts.get(start, 0)) for start in bucket_starts(window, bucket)]
+
+
 def longest_run(counts) -> int:
     """The longest stretch of consecutive buckets with at least one event."""
     longest = current = 0

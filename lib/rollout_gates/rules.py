@@ -27,19 +27,34 @@ NO_COORDINATOR = "no booking with a coordinator outcome in the window"
 
 
 def assess_sustained_errors(
-    bucket_counts: list[int], needed_buckets: int, bucket: timedelta, seen: int | None = None
+    bucket_counts: list[int],
+    needed_buckets: int,
+    bucket: timedelta,
+    seen: int | None = None,
+    outcome_counts: list[int] | None = None,
+    share: float = 0.0,
 ) -> Check:
     """coordinator.error in `needed_buckets` consecutive buckets is sustained: FAIL.
 
-    Isolated errors are shown as WARN, which never changes the gate. `seen`: the bookings
-    with a coordinator outcome in the window; 0 means no errors because no events at all,
-    which is no data, not a PASS (None: the caller does not say).
+    With `outcome_counts` (coordinator outcome events per bucket), a bucket counts only when
+    its errors are more than `share` of them: at a few bookings a bucket one error is all of
+    it, as before; at 200 an hour a healthy 1% of errors is in most buckets, and would read as
+    "sustained" on chance alone. Isolated errors are shown as WARN, which never changes the
+    gate. `seen`: the bookings with a coordinator outcome in the window; 0 means no errors
+    because no events at all, which is no data, not a PASS (None: the caller does not say).
     """
-    run, total = longest_run(bucket_counts), sum(bucket_counts)
+    outcomes = outcome_counts if outcome_counts is not None else [None] * len(bucket_counts)
+    counted = [
+        errors > 0 and (total is None or errors > share * total)
+        for errors, total in zip(bucket_counts, outcomes, strict=True)
+    ]
+    run, total = longest_run(counted), sum(bucket_counts)
     size = format_duration(bucket)
+    above = f" with more than {percent(share)} of outcomes errors" if outcome_counts else ""
     common = {
         "id": "sustained_errors",
-        "rule": f"coordinator.error in fewer than {needed_buckets} consecutive {size} buckets",
+        "rule": f"coordinator.error in fewer than {needed_buckets} consecutive {size} "
+        f"buckets{above}",
         "observed": run,
         "threshold": needed_buckets,
         "sample_size": total,

@@ -35,6 +35,7 @@ from .metrics import (
     fetch_event_buckets,
     fetch_frame,
     fetch_max_per_hour,
+    fetch_outcome_event_buckets,
     fetch_outcomes,
     rates_by_bucket,
     summarize_outcomes,
@@ -240,6 +241,7 @@ class StabilityMetrics:
     error_buckets: tuple[int, ...]
     circuit_opens: int
     circuit_opens_max_per_hour: int
+    outcome_event_buckets: tuple[int, ...] | None = None  # per error bucket: the denominator
 
 
 def evaluate(metrics: StabilityMetrics, params: StabilityParams) -> list[Check]:
@@ -258,6 +260,8 @@ def evaluate(metrics: StabilityMetrics, params: StabilityParams) -> list[Check]:
         params.sustained_error_buckets,
         params.error_bucket,
         seen=metrics.outcomes.bookings,
+        outcome_counts=metrics.outcome_event_buckets,
+        share=params.sustained_error_share,
     )
     return [
         assess_soak(metrics.phase, metrics.as_of, params.soak),
@@ -401,6 +405,9 @@ def collect(
         outcomes=summarize_outcomes(outcomes),
         hours=hours,
         error_buckets=tuple(int(count) for count in errors["events"]),
+        outcome_event_buckets=tuple(
+            fetch_outcome_event_buckets(connection, taxonomy, window, params.error_bucket)
+        ),
         circuit_opens=opens,
         circuit_opens_max_per_hour=max_opens,
     )

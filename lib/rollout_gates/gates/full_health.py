@@ -21,6 +21,7 @@ from ..metrics import (
     fetch_active_starts_while_off,
     fetch_event_buckets,
     fetch_max_per_hour,
+    fetch_outcome_event_buckets,
     fetch_outcomes,
     fetch_traffic,
     summarize_outcomes,
@@ -72,6 +73,7 @@ class FullHealthMetrics:
     arrivals_before: Arrivals | None = None  # only fetched when the window saw nothing at all
     flags: FlagDisagreement | None = None  # None: no flag ledger to compare with
     quality: TelemetryQuality = TelemetryQuality()
+    outcome_event_buckets: list[int] | None = None  # per error bucket: the errors' denominator
 
 
 def collect(
@@ -106,6 +108,9 @@ def collect(
         phase=phase,
         full_mode=None if widest is window else (widest, summarize_outcomes(outcomes)),
         error_buckets=errors["events"].tolist(),
+        outcome_event_buckets=fetch_outcome_event_buckets(
+            connection, taxonomy, window, params.error_bucket
+        ),
         circuit_opens_max_per_hour=max_opens,
         circuit_opens=opens,
         traffic=traffic,
@@ -174,7 +179,11 @@ def evaluate(metrics: FullHealthMetrics, params: FullHealthParams) -> list[Check
         assess_red_flag(success, samples(metrics, success_of)),
         assess_red_flag(manual_review, samples(metrics, manual_review_of)),
         assess_sustained_errors(
-            metrics.error_buckets, params.sustained_error_buckets, params.error_bucket
+            metrics.error_buckets,
+            params.sustained_error_buckets,
+            params.error_bucket,
+            outcome_counts=metrics.outcome_event_buckets,
+            share=params.sustained_error_share,
         ),
         assess_circuit_opens(
             metrics.circuit_opens_max_per_hour,

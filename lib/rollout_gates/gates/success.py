@@ -39,6 +39,7 @@ from ..metrics import (
     bucket_starts,
     fetch_event_buckets,
     fetch_max_per_hour,
+    fetch_outcome_event_buckets,
     fetch_outcomes,
     summarize_outcomes,
 )
@@ -119,6 +120,7 @@ class SuccessMetrics:
     circuit_opens: int
     transitions: list[TransitionCount]
     stuck: StuckBookings
+    outcome_event_buckets: list[int] | None = None  # per error bucket: the errors' denominator
 
 
 def success_by_bucket(
@@ -153,6 +155,9 @@ def collect(
         outcomes=summarize_outcomes(outcomes),
         buckets=success_by_bucket(outcomes, window, params.trend_bucket),
         error_buckets=errors["events"].tolist(),
+        outcome_event_buckets=fetch_outcome_event_buckets(
+            connection, taxonomy, window, params.error_bucket
+        ),
         circuit_opens_max_per_hour=max_opens,
         circuit_opens=opens,
         transitions=fetch_transition_counts(connection, taxonomy, window),
@@ -201,6 +206,8 @@ def evaluate(
             params.sustained_error_buckets,
             params.error_bucket,
             seen=metrics.outcomes.bookings,
+            outcome_counts=metrics.outcome_event_buckets,
+            share=params.sustained_error_share,
         ),
         assess_no_circuit_opens(
             metrics.circuit_opens_max_per_hour,
