@@ -93,7 +93,7 @@ FIELDS = (
     "manual_review",
     "error",  # coordinator.error as the booking's outcome
     "unresolved",  # retry or circuit_open as the outcome: pending while younger than the grace
-    "stuck",  # bookings whose last state transition is non-terminal (error, retry leave them so)
+    "stuck",  # bookings left non-terminal without a decided outcome (a hung call; none drawn)
     "error_events",  # every coordinator.error event (an error_recovered booking has one too)
     "outcome_events",  # every coordinator outcome event: the denominator of the error share
     "circuit_opens",  # coordinator.circuit_open events
@@ -286,9 +286,11 @@ def transition_counts(summary: OutcomeSummary) -> list[TransitionCount]:
 
 
 def stuck_bookings(counts: Counts, first: int, tick: int, stuck_after: timedelta, observed: int):
-    """Bookings left in a non-terminal state for longer than `stuck_after` (an error leaves
-    its booking in assignment_in_progress: the shipped code never reschedules it)."""
+    """Bookings left in a non-terminal state for longer than `stuck_after` without a decided
+    outcome. An error leaves its booking in assignment_in_progress (the shipped code never
+    reschedules it), but it is a decided failure, counted by the success rate: `failed`."""
     total = counts.total("stuck", first, tick - ticks(stuck_after))
+    failed = counts.total("error", first, tick - ticks(stuck_after))
     listed = pd.DataFrame(
         {
             "booking_id": [f"simulated-{i}" for i in range(min(total, 3))],
@@ -296,7 +298,7 @@ def stuck_bookings(counts: Counts, first: int, tick: int, stuck_after: timedelta
             "since": [counts.at(max(first, 0))] * min(total, 3),
         }
     )
-    return StuckBookings(bookings_observed=observed, total=total, listed=listed)
+    return StuckBookings(bookings_observed=observed, total=total, listed=listed, failed=failed)
 
 
 def success_metrics(
@@ -439,7 +441,8 @@ def simulate(rng, per_hour: float, length: int, mixes) -> Counts:
     """Arrivals Poisson per tick, outcomes multinomial. `mixes`: [(from_tick, mix), ...].
 
     Every booking is decided within its tick (a coordinator call takes seconds); a failure
-    is a coordinator.error that leaves the booking stuck in assignment_in_progress.
+    is a coordinator.error that leaves the booking in assignment_in_progress (a decided
+    failure, not a stuck booking: transitions.FAILURE_OUTCOMES).
     """
     arrivals = rng.poisson(per_hour * (TICK / HOUR), size=length)
     outcome = np.zeros((length, len(OUTCOMES)), dtype=np.int64)
@@ -456,7 +459,6 @@ def simulate(rng, per_hour: float, length: int, mixes) -> Counts:
             "confirmed": confirmed,
             "manual_review": manual_review,
             "error": error,
-            "stuck": error.copy(),
             "error_events": error.copy(),
             "outcome_events": arrivals,
             "active_starts": arrivals,

@@ -135,3 +135,18 @@ def test_empty_database_is_inconclusive(run_gate, make_database, scenario_end, t
     assert run.statuses["success_rate"] == "INCONCLUSIVE"
     assert run.statuses["stuck_bookings"] == "INCONCLUSIVE"
     assert run.statuses["state_transitions"] == "INCONCLUSIVE"
+
+
+def test_a_failed_booking_is_judged_by_the_rate_not_again_as_stuck(
+    run_gate, scenario_db, scenario_end, tmp_path
+):
+    # sustained-errors over 48h (as in test_full_extended_gate): 19 retries and 7 errors, the
+    # newest error ~12 minutes before the end, so all 26 are older than stuck_after (10m).
+    # Each leaves its booking non-terminal (a retry in assignment_pending, an error in
+    # assignment_in_progress), but each has a failure as its latest outcome and is counted by
+    # the success rate; no booking hangs without an outcome: stuck_bookings PASSes and says so.
+    run = success(run_gate, scenario_db("sustained-errors"), tmp_path, scenario_end)
+    stuck = run.checks["stuck_bookings"]
+    assert stuck["status"] == "PASS", stuck["detail"]
+    assert stuck["observed"] == 0
+    assert "26 more left non-terminal after a failure outcome" in stuck["detail"]

@@ -19,6 +19,9 @@ from .verdict import Check, Status
 
 MISSING = "(missing)"  # a transition event without `from` or `to` in its context
 MAX_LISTED = 200  # stuck bookings listed by name; the total is always counted
+# Outcome classes (params/taxonomy.yaml) that decide a booking as failed: a booking left
+# non-terminal after one is judged by the success rate, not again as stuck.
+FAILURE_OUTCOMES = ("error", "retry", "circuit_open")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class StuckBookings:
     bookings_observed: int
     total: int
     listed: pd.DataFrame  # booking_id, last_state, from_state, since, last_outcome, ...
+    failed: int = 0  # non-terminal too, but decided failures: the success rate counts them
 
 
 def state_machine_binds(taxonomy: dict) -> dict:
@@ -83,14 +87,17 @@ def fetch_stuck_bookings(
         stuck_after=stuck_after,
         coordinator_source=coordinator["source"],
         outcome_types=list(coordinator["outcomes"].values()),
+        failure_types=[coordinator["outcomes"][name] for name in FAILURE_OUTCOMES],
         max_listed=MAX_LISTED,
     )
     if frame.empty:
         return StuckBookings(0, 0, frame)
-    observed, total = int(frame["bookings_observed"].iloc[0]), int(frame["stuck_total"].iloc[0])
-    listed = frame.dropna(subset=["booking_id"]).drop(columns=["bookings_observed", "stuck_total"])
+    first = frame.iloc[0]
+    observed, total = int(first["bookings_observed"]), int(first["stuck_total"])
+    counts = ["bookings_observed", "stuck_total", "failed_total"]
+    listed = frame.dropna(subset=["booking_id"]).drop(columns=counts)
     listed = listed.assign(booking_id=listed["booking_id"].astype(str)).reset_index(drop=True)
-    return StuckBookings(observed, total, listed)
+    return StuckBookings(observed, total, listed, failed=int(first["failed_total"]))
 
 
 def is_allowed(count: TransitionCount, allowed: dict[str, list[str]]) -> bool:
@@ -137,7 +144,8 @@ def assess_stuck(stuck: StuckBookings, stuck_after: timedelta) -> Check:
     after = format_duration(stuck_after)
     common = {
         "id": "stuck_bookings",
-        "rule": f"no booking in a non-terminal state for more than {after}",
+        "rule": f"no booking in a non-terminal state for more than {after} without a "
+        "failure outcome (those count in the success rate)",
         "observed": stuck.total,
         "threshold": 0,
         "sample_size": stuck.bookings_observed,
@@ -163,11 +171,17 @@ def assess_stuck(stuck: StuckBookings, stuck_after: timedelta) -> Check:
             detail="no booking had a state transition in the window",
             no_data=True,
         )
+    failed = (
+        f"; {stuck.failed} more left non-terminal after a failure outcome, counted by the "
+        "success rate"
+        if stuck.failed
+        else ""
+    )
     return Check(
         **common,
         status=Status.PASS,
-        detail=f"all {stuck.bookings_observed} bookings with transitions reached a terminal "
-        f"state or moved within {after}",
+        detail=f"no booking without a decided outcome stuck for more than {after} among the "
+        f"{stuck.bookings_observed} with transitions{failed}",
     )
 
 
