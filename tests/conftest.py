@@ -208,3 +208,50 @@ def closed_port_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}/hook"
+
+
+@dataclass
+class EventsLock:
+    """The test holding observability_events, so a gate's first read of it waits in its cell."""
+
+    connection: psycopg.Connection
+
+    def blocked_gates(self) -> int:
+        """Sessions of rollout-gates waiting on a lock in this database."""
+        return self.connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = 'rollout-gates' AND wait_event_type = 'Lock'"
+        ).fetchone()[0]
+
+    def wait_for_blocked_gates(self, count: int = 1, timeout: float = 120) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while self.blocked_gates() < count:
+            assert time.monotonic() < deadline, f"no {count} gate(s) waiting on the table"
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def events_locked():
+    """`with events_locked(url) as lock:` a gate reading observability_events waits, in a
+    cell of its notebook, until the block ends: a run that is certainly still going.
+
+    ACCESS EXCLUSIVE from a second session (autocommit, so pg_stat_activity is read fresh);
+    the gates' own SQL is untouched.
+    """
+    import contextlib
+
+    @contextlib.contextmanager
+    def hold(url: str) -> Iterator[EventsLock]:
+        with (
+            psycopg.connect(url) as holder,
+            psycopg.connect(url, autocommit=True) as observer,
+        ):
+            holder.execute("LOCK TABLE observability_events IN ACCESS EXCLUSIVE MODE")
+            try:
+                yield EventsLock(observer)
+            finally:
+                holder.rollback()
+
+    return hold

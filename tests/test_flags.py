@@ -1,6 +1,7 @@
 """Flag plans against the runbook's own commands, and env files parsed as the application does."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -8,19 +9,41 @@ from rollout_gates import flags, paths
 from rollout_gates.errors import UsageError
 from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3
 
-RUNBOOK = paths.PROJECT_ROOT.parent / "shared" / "seeds" / "000_cfb8426ff147fbd1.txt"
+# The runbook's steps as excerpts in the repository (the runbook itself sits beside the
+# checkout on the development machine only): the commands are checked in CI and in a clean
+# clone too, with no skip; only the check that the copy is verbatim needs the original.
+RUNBOOK_FIXTURE = Path(__file__).parent / "fixtures" / "runbook.txt"
+RUNBOOK_SOURCE = paths.PROJECT_ROOT.parent / "shared" / "seeds" / "000_cfb8426ff147fbd1.txt"
+EXCERPT_HEADING = re.compile(r"^===== runbook lines (\d+)-(\d+) =====$", re.MULTILINE)
+
+
+def runbook_excerpts() -> dict[tuple[int, int], str]:
+    """(first line, last line) in the runbook -> the excerpt's text, from the fixture."""
+    parts = EXCERPT_HEADING.split(RUNBOOK_FIXTURE.read_text())
+    return {
+        (int(first), int(last)): body.strip("\n") + "\n"
+        for first, last, body in zip(parts[1::3], parts[2::3], parts[3::3], strict=True)
+    }
 
 
 def runbook_section(title: str) -> list[str]:
     """The `vercel env add` and `# When prompted` lines of one runbook step, as written."""
-    if not RUNBOOK.exists():
-        pytest.skip(f"the runbook is not beside the checkout ({RUNBOOK})")
-    text = RUNBOOK.read_text()
-    section = text[text.index(title) :]
+    [section] = [text for text in runbook_excerpts().values() if text.startswith(title + "\n")]
     block = section[section.index("```bash") : section.index("```", section.index("```bash") + 7)]
     wanted = re.compile(r"^(vercel env add \S+ production|# (When prompted, e|E)nter: \S+)$")
     lines = [line.strip() for line in block.splitlines() if wanted.match(line.strip())]
     return [line.replace("# Enter:", "# When prompted, enter:") for line in lines]
+
+
+def test_the_runbook_fixture_is_verbatim():
+    """Each excerpt reads as the runbook's lines it names, wherever the runbook is at hand."""
+    if not RUNBOOK_SOURCE.exists():  # a clean clone, CI: the commands are still checked above
+        pytest.skip(f"the runbook is not beside the checkout ({RUNBOOK_SOURCE})")
+    source = RUNBOOK_SOURCE.read_text().splitlines(keepends=True)
+    excerpts = runbook_excerpts()
+    assert len(excerpts) == 3
+    for (first, last), text in excerpts.items():
+        assert "".join(source[first - 1 : last]) == text, f"runbook lines {first}-{last}"
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ Pure: no database. Times are built around one as-of; every expected status follo
 DESIGN.md's verdict rules and the gate modules' docstrings.
 """
 
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -323,6 +324,27 @@ def test_rollback_fail_advice_is_the_runbooks_rollback_and_escalation():
     assert "--set rollback_at=2026-11-29T12:00:00Z" in text
 
 
+def test_rollback_advice_reruns_at_the_real_rollback_time_in_the_gates_environment():
+    rolled_back = AS_OF - 2 * H  # 2026-11-29 10:00 UTC
+    rerun = "rollout-gates run rollback --env staging --set rollback_at=2026-11-29T10:00:00Z"
+    for status in (Status.FAIL, Status.INCONCLUSIVE):
+        assert rerun in rollback.advice(status, "staging", rolled_back), status
+
+
+DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def test_without_a_rollback_time_the_advice_asks_for_it_and_invents_none():
+    metrics = rollback.RollbackMetrics(
+        as_of=AS_OF, window=H, drain=30 * M, rollback=rollback.RollbackTime(None, None)
+    )
+    [check] = rollback.evaluate(metrics, params("rollback"))
+    lines = rollback.advice(Status.INCONCLUSIVE, "production", None)
+    assert "--set rollback_at=YYYY-MM-DDTHH:MM:SSZ" in lines[-1]
+    assert "--set rollback_at=YYYY-MM-DDTHH:MM:SSZ" in check.detail
+    assert not DATE.search("\n".join(lines)) and not DATE.search(check.detail)
+
+
 # --- cleanup ---------------------------------------------------------------------------------
 
 
@@ -530,3 +552,13 @@ def test_queries_bound_created_at_first_and_bind_every_event_name(path):
     body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
     for literal in ("'auto_assign", "'assignment.", "'coordinator", "'inline_", "'booking"):
         assert literal not in body, f"{path.name}: event name {literal}... written as a literal"
+
+
+def test_the_cleanup_task_and_advice_name_the_environment_they_ran_for():
+    metrics = cleanup_metrics(changes=EIGHT_DAYS_OF_FULL, success=recorded())
+    task = cleanup.task_markdown(metrics, params("cleanup"), "staging")
+    assert "Filed from the `cleanup` gate on **staging**" in task
+    assert "production" not in task
+    for status in (Status.PASS, Status.FAIL, Status.INCONCLUSIVE):
+        commands = [line for line in cleanup.actions(status, "staging") if line[0] != "#"]
+        assert commands and all(line.endswith("--env staging") for line in commands), status

@@ -1,5 +1,6 @@
 """One run at a time per environment and gate: waiting, giving up, and surviving a killed holder."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -55,28 +56,46 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
         pass
 
 
+def file_times(folder) -> list[float]:
+    """The modification times of every file in a run folder."""
+    return [path.stat().st_mtime for path in folder.rglob("*") if path.is_file()]
+
+
 @pytest.mark.db
 @pytest.mark.slow
-def test_overlapping_runs_of_a_gate_serialize(scenario_db, scenario_end, tmp_path):
-    """The test holds the gate's lock, as a long first run would: a run that will not wait
-    gives up with exit 4 and writes nothing; a patient one waits, then runs once it is free."""
+def test_overlapping_runs_of_a_gate_serialize(scenario_db, scenario_end, events_locked, tmp_path):
+    """A first run held in its notebook (the test locks observability_events, so its first
+    read waits): a run that will not wait gives up with exit 4, naming the first and writing
+    nothing; a patient one starts while the first is going, waits, and runs after it ended."""
     url = scenario_db("healthy")
     run = [
         sys.executable, "-m", "rollout_gates", "run", "full-health", "--env", "production",
         "--db-url", url, "--output-dir", str(tmp_path), "--as-of", scenario_end.isoformat(),
     ]  # fmt: skip
     runs = tmp_path / "production" / "full-health"
-    with gate_lock(lock_path(tmp_path, "production", "full-health"), 0, "the first run"):
+    with events_locked(url) as table:
+        first = subprocess.Popen(run, stdout=subprocess.PIPE, text=True)
+        table.wait_for_blocked_gates(1)  # the first run holds the gate's lock, mid-notebook
+        [first_dir] = runs.iterdir()
         impatient = subprocess.run([*run, "--lock-wait", "1s"], capture_output=True, text=True)
+        patient_launched = time.time()
         patient = subprocess.Popen([*run, "--lock-wait", "5m"], stdout=subprocess.PIPE, text=True)
         time.sleep(3)  # long enough for the patient run to reach the lock
-        assert patient.poll() is None, "the patient run must be waiting"
-        assert not runs.exists() or not list(runs.iterdir()), "nothing runs while the lock is held"
+        assert patient.poll() is None and first.poll() is None, "both runs are going"
+        assert table.blocked_gates() == 1, "the patient run opened no session"
+        assert list(runs.iterdir()) == [first_dir], "nothing else runs while the lock is held"
+    first_out, _ = first.communicate(timeout=300)
     patient_out, _ = patient.communicate(timeout=300)
 
     assert impatient.returncode == 4
     assert "another run of full-health on production is in progress" in impatient.stderr
-    assert "held by pid" in impatient.stderr
+    assert f"held by pid {first.pid}" in impatient.stderr
+    assert first.returncode == 0, first_out
     assert patient.returncode == 0, patient_out
-    [run_dir] = runs.iterdir()  # the impatient run left no folder
-    assert (run_dir / "verdict.json").exists()
+    [second_dir] = set(runs.iterdir()) - {first_dir}  # the impatient run left no folder
+    for folder in (first_dir, second_dir):
+        assert json.loads((folder / "verdict.json").read_text())["status"] == "PASS"
+    # The patient run started while the first was going and wrote its first file only once
+    # the first had written its last: it waited, then ran.
+    first_end, second_start = max(file_times(first_dir)), min(file_times(second_dir))
+    assert patient_launched < first_end <= second_start

@@ -150,3 +150,40 @@ def test_success_at_sixty_percent_at_twenty_an_hour_fails_within_the_first_hour(
     fails = sorted(t for t, s in steps.items() if s["status"] == "FAIL")
     assert fails and incident < fails[0] <= incident + timedelta(hours=1)
     assert "success_rate FAIL" in steps[incident + timedelta(hours=1)]["not_passing"]
+
+
+@pytest.mark.db
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("gate", "hours_before_end", "status"),
+    [
+        # At end-3h the hour is the dip exactly: success <= 24/36, a red flag (FAIL).
+        ("full-health", 3, "FAIL"),
+        # At the end, over 48h: one red-flag hour among the stretches (FAIL), the rest PASS,
+        # the soak read from the flag ledger the replay and the run both find.
+        ("full-extended", 0, "FAIL"),
+    ],
+)
+def test_replay_and_run_agree_at_the_same_as_of(
+    gate, hours_before_end, status, cli, run_gate, scenario_db, scenario_end, write_ledger, tmp_path
+):
+    """One as-of, the two paths to a verdict (the notebook's cells; replay's `assess`): the
+    same gate status, and the same checks, id by id and status by status, in order."""
+    write_ledger(tmp_path, "red-flag-success-dip", "production")
+    url = scenario_db("red-flag-success-dip")
+    as_of = scenario_end - timedelta(hours=hours_before_end)
+    run = run_gate(gate, "production", url, tmp_path, as_of)
+    completed = cli(
+        "replay", gate, "--env", "production", "--db-url", url, "--from", as_of.isoformat(),
+        "--to", as_of.isoformat(), "--output-dir", str(tmp_path),
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    [replay_dir] = (tmp_path / "production" / "replays" / gate).iterdir()
+    [step] = json.loads((replay_dir / "replay.json").read_text())["timeline"]
+    replayed = pd.read_csv(replay_dir / "tables" / "checks.csv")
+    replayed = replayed[replayed["check"] != "gate"]
+
+    assert datetime.fromisoformat(step["as_of"]) == as_of
+    assert run.verdict["status"] == step["status"] == status
+    assert list(run.statuses.items()) == list(replayed[["check", "status"]].itertuples(False, None))
+    assert list(run.statuses.values()).count("FAIL") >= 1

@@ -120,29 +120,44 @@ def watch_command(url, out, every, duration, extra=()):
 
 @pytest.mark.db
 @pytest.mark.slow
-def test_sigterm_during_a_run_keeps_its_partial_evidence(scenario_db, tmp_path):
+def test_sigterm_during_a_run_keeps_its_partial_evidence(scenario_db, events_locked, tmp_path):
+    """The test holds observability_events, so the run's first read of it waits in its cell:
+    SIGTERM certainly lands mid-run. The run ends as ERROR beside its partial notebook."""
     url = scenario_db("healthy")
-    watch = subprocess.Popen(
-        watch_command(url, tmp_path, "2s", "1m"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
     runs = tmp_path / "production" / "full-health"
-    deadline = time.monotonic() + 60
-    while not list(runs.glob("*/full-health.ipynb")) and time.monotonic() < deadline:
-        time.sleep(0.1)  # papermill writes the notebook as soon as the kernel starts
-    watch.send_signal(signal.SIGTERM)
-    out, err = watch.communicate(timeout=60)
+    with events_locked(url) as table:
+        watch = subprocess.Popen(
+            watch_command(url, tmp_path, "2s", "1m"), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            table.wait_for_blocked_gates(1)  # the kernel is in a cell, its query waiting
+            assert list(runs.glob("*/full-health.ipynb")), "papermill wrote the notebook"
+            watch.send_signal(signal.SIGTERM)
+            out, err = watch.communicate(timeout=120)
+        finally:
+            if watch.poll() is None:
+                watch.kill()
 
+    assert watch.returncode == 4, out + err
     [run_dir] = runs.iterdir()
     verdict = json.loads((run_dir / "verdict.json").read_text())
-    # Either the run finished just before the signal landed, or it was cut short.
-    if verdict["status"] == "ERROR":
-        assert "interrupted" in verdict["error"]
-        assert watch.returncode == 4
-    else:
-        assert verdict["status"] == "PASS" and watch.returncode == 0
-    assert (run_dir / "full-health.ipynb").exists() and (run_dir / "full-health.html").exists()
+    assert verdict["status"] == "ERROR"
+    assert "interrupted (Ctrl-C or SIGTERM) before the notebook finished" in verdict["error"]
+    assert verdict["checks"] == [], "no check was judged: the run was cut short"
+    notebook = json.loads((run_dir / "full-health.ipynb").read_text())
+    assert notebook["metadata"]["rollout_gates"]["status"] == "ERROR"
+    sources = ["".join(cell["source"]) for cell in notebook["cells"]]
+    assert "ERROR" in sources[0], "the verdict banner on top"
+    described = [c for c in notebook["cells"] if "open_gate(" in "".join(c["source"])]
+    assert described[0]["outputs"], "the cells before the signal kept their outputs"
+    verdict_cell = [c for c in notebook["cells"] if "gate.finish(" in "".join(c["source"])]
+    assert not verdict_cell[0].get("outputs"), "the verdict cell never ran"
+    html = (run_dir / "full-health.html").read_text()
+    assert "interrupted" in html
     assert "1 scheduled runs" in out
+    assert "stopped during the run" in err
+    assert "  ERROR  " in out.splitlines()[-1], "the summary line of the interrupted run"
     with gate_lock(lock_path(tmp_path, "production", "full-health"), 0, "released"):
         pass
 

@@ -57,6 +57,8 @@ from ..verdict import Check, Status
 from . import GateSpec
 
 PARAMETER = "parameter rollback_at"
+# Where the rollback time is unknown, advice shows the shape to fill in, never a made-up date.
+ROLLBACK_AT_PLACEHOLDER = "YYYY-MM-DDTHH:MM:SSZ"
 
 
 def parse_rollback_at(value) -> datetime | None:
@@ -349,7 +351,7 @@ def assess_rollback_time(metrics: RollbackMetrics) -> Check:
             status=Status.INCONCLUSIVE,
             detail="no rollback time: the flag ledger records no FEATURE_ASSIGNMENT_PIPELINE_V3 "
             "change from true to false at or before the as-of; pass the time the rollback "
-            "deploy went live with --set rollback_at=2026-11-29T03:00:00Z (ISO-8601, UTC)",
+            f"deploy went live with --set rollback_at={ROLLBACK_AT_PLACEHOLDER} (ISO-8601, UTC)",
         )
     if rollback.at > metrics.as_of:
         return Check(
@@ -550,7 +552,7 @@ def actions(status: Status, env: str) -> list[str]:
 
 def advice(status: Status, env: str, rollback_at: datetime | None = None) -> list[str]:
     """The runbook's rollback, escalation and post-rollback steps for a verdict."""
-    when = iso(rollback_at) if rollback_at else "2026-11-29T03:00:00Z"
+    when = iso(rollback_at) if rollback_at else ROLLBACK_AT_PLACEHOLDER
     rerun = f"rollout-gates run rollback --env {env} --set rollback_at={when}"
     if status is Status.FAIL:
         return [
@@ -565,7 +567,7 @@ def advice(status: Status, env: str, rollback_at: datetime | None = None) -> lis
         ]
     if status is Status.INCONCLUSIVE:
         if rollback_at is None:
-            return ["# Name the time the rollback deploy went live:", rerun]
+            return ["# Name the time the rollback deploy went live (UTC) and re-run:", rerun]
         return [
             "# Leave coordinator telemetry on; re-run after the drain period (or once bookings",
             "# come in):",
