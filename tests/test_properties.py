@@ -94,7 +94,7 @@ def test_a_window_without_data_never_passes_full_health(success_min, manual_max,
     params = full_health.FullHealthParams(
         statement_timeout=timedelta(seconds=60), outcome_grace=timedelta(minutes=15),
         confidence=0.95, red_flag_min_decided=red, error_bucket=timedelta(minutes=10),
-        sustained_error_buckets=3, circuit_open_max_per_hour=5,
+        sustained_error_buckets=3, sustained_error_share=0.1, circuit_open_max_per_hour=5,
         ledger_drain=timedelta(minutes=30), window=timedelta(hours=1),
         min_decided=n,
         success_rate_min=success_min, manual_review_rate_max=manual_max,
