@@ -116,7 +116,7 @@ def counts_from_database(oc, url: str, window: Window):
         arrivals = taxonomy["arrivals"]
         created = fetch_frame(
             connection, "event_buckets", **window.binds(), coordinator_source=arrivals["source"],
-            event_type=arrivals["created"], bucket=oc.TICK,
+            event_types=[arrivals["created"]], bucket=oc.TICK,
         )  # fmt: skip
         for start, events in created[["bucket_start", "events"]].values:
             arrays["activity"][index[start]] = int(events)

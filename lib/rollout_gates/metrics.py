@@ -154,15 +154,15 @@ def fetch_event_buckets(
     taxonomy: dict,
     window: Window,
     bucket: timedelta,
-    event_type: str,
+    event_type: str | list[str],
 ) -> pd.DataFrame:
-    """Events of one coordinator type per bucket, every bucket of the window present."""
+    """Coordinator events of one type (or any of a list) per bucket, every bucket present."""
     frame = fetch_frame(
         connection,
         "event_buckets",
         **window.binds(),
         coordinator_source=taxonomy["coordinator"]["source"],
-        event_type=event_type,
+        event_types=[event_type] if isinstance(event_type, str) else list(event_type),
         bucket=bucket,
     )
     counts = dict(zip(frame["bucket_start"], frame["events"], strict=True))
@@ -173,17 +173,9 @@ def fetch_event_buckets(
 def fetch_outcome_event_buckets(
     connection: Connection, taxonomy: dict, window: Window, bucket: timedelta
 ) -> list[int]:
-    """Coordinator outcome events per bucket, every bucket of the window present."""
-    frame = fetch_frame(
-        connection,
-        "outcome_event_buckets",
-        **window.binds(),
-        coordinator_source=taxonomy["coordinator"]["source"],
-        outcome_types=list(taxonomy["coordinator"]["outcomes"].values()),
-        bucket=bucket,
-    )
-    counts = dict(zip(frame["bucket_start"], frame["events"], strict=True))
-    return [int(counts.get(start, 0)) for start in bucket_starts(window, bucket)]
+    """Coordinator outcome events per bucket: the denominator of the error share."""
+    outcomes = list(taxonomy["coordinator"]["outcomes"].values())
+    return fetch_event_buckets(connection, taxonomy, window, bucket, outcomes)["events"].tolist()
 
 
 def longest_run(counts) -> int:

@@ -184,10 +184,10 @@ def _needed(rule: RateRule, sample: Sample) -> tuple[str, int, datetime | None]:
     return f"judged on {rule.min_decided} decided: {decided_bookings(extra)} ({note})", extra, when
 
 
-def judge_red_flag(rule: RateRule, sample: Sample, over: str = "") -> Check:
-    """One window against a rollback trigger (DESIGN, "Statistics": red flags)."""
+def settled_either_way(rule: RateRule, sample: Sample, seen: str, over: str) -> Check | None:
+    """What both kinds of rate check say first: nothing decided is INCONCLUSIVE (no data),
+    and a rate confidently beyond its limit is a FAIL; None when neither holds."""
     proportion, limit = sample.proportion, rule.limit
-    seen = f"{rule.name} {proportion.describe(rule.confidence)} over {sample.label}"
     if not proportion.n:
         text, extra, when = _needed(rule, sample)
         return rate_check(
@@ -199,6 +199,16 @@ def judge_red_flag(rule: RateRule, sample: Sample, over: str = "") -> Check:
             rule, sample, Status.FAIL,
             f"{seen}: {_confident(rule)} is {rule.side()} {percent(limit.value)}", 0, None, over,
         )  # fmt: skip
+    return None
+
+
+def judge_red_flag(rule: RateRule, sample: Sample, over: str = "") -> Check:
+    """One window against a rollback trigger (DESIGN, "Statistics": red flags)."""
+    proportion, limit = sample.proportion, rule.limit
+    seen = f"{rule.name} {proportion.describe(rule.confidence)} over {sample.label}"
+    settled = settled_either_way(rule, sample, seen, over)
+    if settled is not None:
+        return settled
     beyond = limit.breached_by(proportion.rate)
     if proportion.n < rule.min_decided:
         text, extra, when = _needed(rule, sample)
@@ -262,17 +272,9 @@ def assess_criterion(rule: RateRule, sample: Sample, over: str = "") -> Check:
     """A condition to proceed (DESIGN, "Statistics": criteria)."""
     proportion, limit = sample.proportion, rule.limit
     seen = f"{rule.name} {proportion.describe(rule.confidence)}"
-    if not proportion.n:
-        text, extra, when = _needed(rule, sample)
-        return rate_check(
-            rule, sample, Status.INCONCLUSIVE,
-            f"no decided bookings over {sample.label}; {text}", extra, when, over,
-        )  # fmt: skip
-    if limit.confidently_breached(proportion, rule.confidence):
-        return rate_check(
-            rule, sample, Status.FAIL,
-            f"{seen}: {_confident(rule)} is {rule.side()} {percent(limit.value)}", 0, None, over,
-        )  # fmt: skip
+    settled = settled_either_way(rule, sample, seen, over)
+    if settled is not None:
+        return settled
     if limit.breached_by(proportion.rate):
         fail_text, extra, when = _fail_after(rule, sample)
         return rate_check(
