@@ -8,6 +8,7 @@ B(k+1, n-k+1) / (p^k (1-p)^(n-k)), and "confidently beyond" means evidence >= 1/
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
+from rollout_gates.outcomes import MANUAL_REVIEW, NOT_CONFIRMED
 from rollout_gates.rates import (
     Sample,
     assess_criterion,
@@ -17,7 +18,7 @@ from rollout_gates.rates import (
     success_rule,
 )
 from rollout_gates.stats import Proportion
-from rollout_gates.verdict import Status
+from rollout_gates.verdict import Behind, Status
 
 NOON = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -62,6 +63,16 @@ def test_two_failed_of_two_in_the_hour_is_a_fail():
     assert check.status is Status.FAIL
     assert check.evidence.high < 0.90
     assert "the whole 95% bound is below 90%" in check.detail
+
+
+def test_a_fail_says_where_its_bookings_are_and_other_verdicts_do_not():
+    # The last hour before noon, against the success rate: every decided, unconfirmed booking.
+    check = red_flag_success(last_hour(0, 2))
+    assert check.behind == [Behind(start=NOON - H, end=NOON, outcomes=NOT_CONFIRMED)]
+    assert red_flag_success(last_hour(0, 1)).behind == []  # INCONCLUSIVE
+    reviews = assess_red_flag(manual_review_rule(0.05, HOURLY, strict=False), [last_hour(2, 2)])
+    assert reviews.status is Status.FAIL  # 2 of 2 against 5%: evidence (1/3) / 0.0025 = 133
+    assert reviews.behind == [Behind(start=NOON - H, end=NOON, outcomes=(MANUAL_REVIEW,))]
 
 
 def test_one_manual_review_in_nineteen_is_a_warn_not_a_fail():
@@ -192,6 +203,9 @@ def test_a_three_hour_dip_at_twenty_an_hour_is_a_red_flag():
     check = stretch_check(*[Proportion(20, 20)] * 45, *[Proportion(12, 20)] * 3)
     assert check.status is Status.FAIL
     assert "of 184 stretches examined" in check.detail
+    # the flagged stretches all lie in the dip's 3 hours, some reaching into the hours before
+    assert check.behind and all(window.end <= NOON for window in check.behind)
+    assert any(window.start == NOON - 3 * H for window in check.behind)
 
 
 def test_a_single_bad_hour_on_its_point_estimate_alone_is_a_warn():

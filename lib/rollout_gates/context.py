@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from . import __version__, config, db, paths
+from . import __version__, config, db, paths, trail
 from .errors import DatabaseError, RolloutGatesError, UsageError
 from .gates import GateSpec, gate_module
 from .ledger import FlagChange, ledger_path, read_ledger
 from .metrics import Window, fetch_frame, load_query
-from .verdict import Check, GateResult, gate_status, write_verdict
+from .verdict import BEHIND_TABLE, Check, GateResult, gate_status, write_verdict
 
 # How far back telemetry is searched for the phase a verdict was taken in, without a ledger.
 PHASE_LOOKBACK = timedelta(days=14)
@@ -114,6 +114,7 @@ class GateContext:
         `advise(status)` gives the lines to act on; by default the gate module's `actions`.
         """
         status = gate_status(checks)
+        self.capture_bookings_behind(checks)
         advise = advise or (lambda s: gate_module(self.spec.id).actions(s, self.env))
         result = GateResult(
             gate=self.spec.id,
@@ -138,6 +139,23 @@ class GateContext:
         if self.run_dir is not None:
             write_verdict(result, self.run_dir / "verdict.json")
         return result
+
+    def capture_bookings_behind(self, checks: list[Check]) -> None:
+        """tables/bookings-behind.csv: the bookings behind the failing checks, with their
+        trails. It is evidence, not the verdict: a query that fails here is said, not raised."""
+        if self.run_dir is None or not trail.failing_with_bookings(checks):
+            return
+        try:
+            table = trail.bookings_behind(
+                self.connection, self.taxonomy, checks, self.as_of, self.params.outcome_grace
+            )
+        except sa.exc.SQLAlchemyError as exc:
+            self.connection.rollback()
+            print(f"could not list the bookings behind the failing checks: "
+                  f"{db.describe_db_error(exc, self.url)}")  # fmt: skip
+            return
+        self.connection.rollback()
+        self.save_table(table, BEHIND_TABLE)
 
     def phase_fields(self) -> dict:
         """The rollout phase at the as-of (ledger, else telemetry) and whether it is the gate's."""

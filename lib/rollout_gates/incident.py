@@ -20,7 +20,7 @@ from .evidence import recorded_verdicts
 from .gates import gate_ids, gate_spec
 from .ledger import ledger_path, read_ledger
 from .legacy import last_rollback
-from .verdict import GateResult, Status
+from .verdict import BEHIND_LISTED, BEHIND_TABLE, GateResult, Status
 
 # What a cited run contributes to the bundle (no notebook: its code is not evidence).
 CITED = ("{gate}.html", "verdict.json", "tables", "figures")
@@ -180,6 +180,7 @@ def render(env, failed, rollback, verified, changes, links, folder: Path) -> str
             f"| {check.id} | {check.rule} | {format_value(check.observed)} | {interval} | "
             f"{format_value(check.sample_size)} | {check.detail.replace('|', '/')} |"
         )
+    lines += bookings_section(links.get(id(failed)), rel)
     if verified is not None:
         lines += ["", "## The rollback, checked", ""]
         lines += [
@@ -189,6 +190,8 @@ def render(env, failed, rollback, verified, changes, links, folder: Path) -> str
     for run in (failed, verified):
         target = links.get(id(run)) if run is not None else None
         for table in sorted((target / "tables").glob("*.csv")) if target else []:
+            if table.stem == BEHIND_TABLE:
+                continue  # shown above, with the trails
             lines.append(f"### [{run.gate}: {table.stem}]({rel(table)})")
             lines.append("")
             lines.append(csv_markdown(table))
@@ -208,6 +211,31 @@ def render(env, failed, rollback, verified, changes, links, folder: Path) -> str
     lines += ["", "## To do (runbook, Post-Rollback Actions)", ""]
     lines += ["- [ ] Schedule the post-mortem to investigate the root cause", ""]
     return "\n".join(lines)
+
+
+def bookings_section(target: Path | None, rel) -> list[str]:
+    """The bookings behind the failing checks (trail.py's table), by check, with their trails."""
+    table = target / "tables" / f"{BEHIND_TABLE}.csv" if target else None
+    if table is None or not table.exists():
+        return []
+    with open(table, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    lines = ["", "## Bookings behind the failing checks", ""]
+    lines.append(
+        f"Each booking's events in time order, from [{table.name}]({rel(table)}); at most "
+        f"{BEHIND_LISTED} a check."
+    )
+    for check in dict.fromkeys(row["check"] for row in rows):
+        listed = [row for row in rows if row["check"] == check]
+        lines += ["", f"### {check}: {len(listed)} of {listed[0]['of']} listed", ""]
+        lines += ["| booking | restaurant | outcome | decided at (UTC) | event trail |"]
+        lines.append("|---|---|---|---|---|")
+        lines += [
+            f"| {row['booking_id']} | {row['restaurant_id']} | {row['outcome']} | "
+            f"{row['decided_at'][:19]} | {row['trail'].replace('|', '/')} |"
+            for row in listed
+        ]
+    return lines
 
 
 def csv_markdown(path: Path, limit: int = ROWS_SHOWN) -> str:

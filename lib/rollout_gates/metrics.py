@@ -10,11 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .db import QUERY_NAME_PREFIX
+from .outcomes import PENDABLE
 from .stats import DEFAULT_CONFIDENCE, Proportion
-
-# Outcomes that are still in flight while younger than the grace period.
-PENDABLE = frozenset({"retry", "circuit_open"})
-OUTCOME_CLASSES = ("confirmed", "manual_review", "error", "retry", "circuit_open")
 
 
 @dataclass(frozen=True)

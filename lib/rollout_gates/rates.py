@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from .config import format_duration
+from .outcomes import MANUAL_REVIEW, NOT_CONFIRMED
 from .stats import (
     METHOD,
     Limit,
@@ -26,7 +27,7 @@ from .stats import (
     percent,
     time_for,
 )
-from .verdict import Check, RateEvidence, Status
+from .verdict import Behind, Check, RateEvidence, Status
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class RateRule:
     limit: Limit
     min_decided: int
     confidence: float
+    against: tuple[str, ...]  # the outcome classes (outcomes.py) that count against the rate
 
     def text(self, over: str = "") -> str:
         if self.limit.at_least:
@@ -62,6 +64,7 @@ def success_rule(limit: float, params, min_decided: int | None = None) -> RateRu
         Limit(limit, at_least=True),
         params.min_decided if min_decided is None else min_decided,
         params.confidence,
+        NOT_CONFIRMED,
     )
 
 
@@ -73,6 +76,7 @@ def manual_review_rule(limit: float, params, *, strict: bool, min_decided=None) 
         Limit(limit, at_least=False, strict=strict),
         params.min_decided if min_decided is None else min_decided,
         params.confidence,
+        (MANUAL_REVIEW,),
     )
 
 
@@ -93,6 +97,12 @@ class Sample:
     @property
     def per_hour(self) -> float:
         return self.proportion.n / self.hours if self.hours > 0 else 0.0
+
+    def behind(self, rule: RateRule) -> Behind:
+        """Where the bookings that count against `rule` over this sample are."""
+        return Behind(
+            start=self.as_of - timedelta(hours=self.hours), end=self.as_of, outcomes=rule.against
+        )
 
 
 def about(duration: timedelta) -> str:
@@ -158,6 +168,7 @@ def rate_check(
         sample_size=proportion.n,
         interval=proportion.bounds(rule.confidence),
         evidence=evidence_of(rule, sample, 1, to_decide, when),
+        behind=[sample.behind(rule)] if status is Status.FAIL else [],
     )
 
 
@@ -352,6 +363,12 @@ class StretchFlag:
     stretch: Stretch
     looks: int
 
+    def behind(self, bucket: timedelta) -> Behind:
+        start = self.stretch.start
+        return Behind(
+            start=start, end=start + bucket * self.stretch.buckets, outcomes=self.rule.against
+        )
+
     def describe(self, bucket: timedelta) -> str:
         proportion = self.stretch.proportion
         return (
@@ -413,6 +430,7 @@ def assess_red_flag_stretches(
             status=Status.FAIL,
             detail=f"{len(flags)} stretch(es) of {size} buckets confidently beyond a red-flag "
             f"limit (each judged at 1 of {looks} stretches examined): {named}{more}",
+            behind=[flag.behind(bucket) for flag in flags[:listed]],
         )
     if decided < min_decided:
         extra = min_decided - decided

@@ -15,13 +15,11 @@ from sqlalchemy.engine import Connection
 
 from .config import format_duration
 from .metrics import Window, fetch_frame
+from .outcomes import FAILURES
 from .verdict import Check, Status
 
 MISSING = "(missing)"  # a transition event without `from` or `to` in its context
 MAX_LISTED = 200  # stuck bookings listed by name; the total is always counted
-# Outcome classes (params/taxonomy.yaml) that decide a booking as failed: a booking left
-# non-terminal after one is judged by the success rate, not again as stuck.
-FAILURE_OUTCOMES = ("error", "retry", "circuit_open")
 
 
 @dataclass(frozen=True)
@@ -87,7 +85,9 @@ def fetch_stuck_bookings(
         stuck_after=stuck_after,
         coordinator_source=coordinator["source"],
         outcome_types=list(coordinator["outcomes"].values()),
-        failure_types=[coordinator["outcomes"][name] for name in FAILURE_OUTCOMES],
+        # a booking left non-terminal after a failure is judged by the success rate, not
+        # again as stuck
+        failure_types=[coordinator["outcomes"][name] for name in FAILURES],
         max_listed=MAX_LISTED,
     )
     if frame.empty:

@@ -51,6 +51,21 @@ class RateEvidence(BaseModel):
     decidable_at: datetime | None = None  # about when, at the window's volume
 
 
+BEHIND_TABLE = "bookings-behind"  # tables/bookings-behind.csv: the bookings, with trails
+BEHIND_LISTED = 20  # bookings listed per failing check; how many there are is always counted
+
+
+class Behind(BaseModel):
+    """Where the bookings behind a failing check are: decided in [start, end) with one of
+    these outcome classes (outcomes.py). The kernel lists them, with their event trails."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: datetime
+    end: datetime
+    outcomes: tuple[str, ...]
+
+
 class Check(BaseModel):
     """One rule applied to one observation."""
 
@@ -68,6 +83,7 @@ class Check(BaseModel):
     # The check had no rows to look at (no events at all, 0 of 0): never a PASS, and no
     # checklist built on it counts it as met (DESIGN.md, "Verdicts").
     no_data: bool = False
+    behind: list[Behind] = Field(default_factory=list)  # a FAIL's bookings, where they are
 
     @model_validator(mode="after")
     def _no_data_is_never_a_pass(self):

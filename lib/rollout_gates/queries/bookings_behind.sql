@@ -1,0 +1,42 @@
+-- The bookings that count against a failing rate check: decided in [:window_start,
+-- :window_end) with one of the :against outcomes. A booking's outcome is its latest
+-- coordinator outcome event before :as_of, as outcome_buckets.sql decides it (so a stretch
+-- inside a gate's window lists what its bucket counted); a :pendable outcome younger than
+-- :grace at :as_of is pending and counts against nothing yet. The first :cap by decision
+-- time, and how many there are in all.
+WITH outcome_events AS (
+    SELECT id, booking_id, restaurant_id, event_type, created_at
+    FROM observability_events
+    WHERE created_at >= :window_start
+      AND created_at < :as_of
+      AND source = :coordinator_source
+      AND event_type = ANY(:outcome_types)
+      AND booking_id IS NOT NULL
+),
+latest AS (
+    SELECT DISTINCT ON (booking_id) booking_id, restaurant_id, event_type, created_at
+    FROM outcome_events
+    ORDER BY booking_id, created_at DESC, id DESC
+),
+classified AS (
+    SELECT
+        booking_id,
+        restaurant_id,
+        created_at AS decided_at,
+        (CAST(:outcome_classes AS text[]))[
+            array_position(CAST(:outcome_types AS text[]), event_type)
+        ] AS outcome
+    FROM latest
+)
+SELECT
+    CAST(booking_id AS text) AS booking_id,
+    CAST(restaurant_id AS text) AS restaurant_id,
+    outcome,
+    decided_at,
+    count(*) OVER () AS total
+FROM classified
+WHERE decided_at < :window_end
+  AND outcome = ANY(:against)
+  AND NOT (outcome = ANY(:pendable) AND decided_at >= :as_of - :grace)
+ORDER BY decided_at, booking_id
+LIMIT :cap;
