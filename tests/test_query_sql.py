@@ -55,7 +55,7 @@ def bind_value(name: str):
     """A plausible value for a query parameter, by the naming convention of queries/*.sql."""
     if name in ("interval_starts", "interval_ends"):
         return [AS_OF - timedelta(hours=2)] if name == "interval_starts" else [AS_OF]
-    if name.endswith(("_start", "_end", "_at", "_before")):
+    if name == "as_of" or name.endswith(("_start", "_end", "_at", "_before")):
         return AS_OF - (timedelta(days=2) if name.endswith("_start") else timedelta(0))
     if name in ("bucket", "grace", "stuck_after"):
         return timedelta(minutes=10)
@@ -65,6 +65,8 @@ def bind_value(name: str):
         return ["assignment.coordinator", "auto_assign"]
     if name == "max_listed":
         return 10
+    if name.endswith("_ids"):  # booking ids, as text[]
+        return ["7b0e8f4e-8f3a-4c51-9a53-1d8f0c0e2a11"]
     return "assignment.coordinator"
 
 

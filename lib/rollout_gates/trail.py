@@ -37,10 +37,10 @@ def fetch_bookings_behind(
         window_end=behind.end,
         as_of=as_of,
         **coordinator_binds(taxonomy),
-        against=list(behind.outcomes),
-        pendable=sorted(PENDABLE),
+        against_classes=list(behind.outcomes),
+        pendable_classes=sorted(PENDABLE),
         grace=grace,
-        cap=cap,
+        max_listed=cap,
     )
 
 

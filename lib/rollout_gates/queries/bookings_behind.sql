@@ -1,9 +1,9 @@
 -- The bookings that count against a failing rate check: decided in [:window_start,
--- :window_end) with one of the :against outcomes. A booking's outcome is its latest
+-- :window_end) with one of the :against_classes outcomes. A booking's outcome is its latest
 -- coordinator outcome event before :as_of, as outcome_buckets.sql decides it (so a stretch
--- inside a gate's window lists what its bucket counted); a :pendable outcome younger than
--- :grace at :as_of is pending and counts against nothing yet. The first :cap by decision
--- time, and how many there are in all.
+-- inside a gate's window lists what its bucket counted); a :pendable_classes outcome
+-- younger than :grace at :as_of is pending and counts against nothing yet. The first
+-- :max_listed by decision time, and how many there are in all.
 WITH outcome_events AS (
     SELECT id, booking_id, restaurant_id, event_type, created_at
     FROM observability_events
@@ -36,7 +36,7 @@ SELECT
     count(*) OVER () AS total
 FROM classified
 WHERE decided_at < :window_end
-  AND outcome = ANY(:against)
-  AND NOT (outcome = ANY(:pendable) AND decided_at >= :as_of - :grace)
+  AND outcome = ANY(:against_classes)
+  AND NOT (outcome = ANY(:pendable_classes) AND decided_at >= :as_of - :grace)
 ORDER BY decided_at, booking_id
-LIMIT :cap;
+LIMIT :max_listed;
