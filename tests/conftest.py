@@ -43,6 +43,18 @@ def pg_server_url() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture
+def server_folder() -> Iterator[Path]:
+    """A folder for an embedded server's data, outside pytest's basetemp (a concurrent pytest
+    run prunes old basetemps, data and all); its server is stopped and the folder removed after."""
+    from rollout_gates import embedded
+
+    folder = Path(tempfile.mkdtemp(prefix="rollout-gates-test-server-"))
+    yield folder
+    embedded.stop(folder / "data")
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def unique_database_name(name: str) -> str:
     """A database name that no concurrent run on a shared server will pick."""
     slug = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_")[:40]

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from rollout_gates import embedded
-
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 H = timedelta(hours=1)
@@ -65,17 +63,14 @@ def table_row(markdown: str, section: str, first_cell: str) -> list[str]:
     return [cell.strip() for cell in row.strip("|").split(" | ")]
 
 
-def test_demo_tells_the_v3_rollout_story(tmp_path):
-    pgdata, root = tmp_path / "pg", tmp_path / "evidence"
-    try:
-        completed = subprocess.run(
-            [sys.executable, "-m", "rollout_gates", "demo", "--scenario", "v3-rollout",
-             "--output-dir", str(root)],
-            capture_output=True, text=True, timeout=1800,
-            env={**os.environ, "ROLLOUT_EMBEDDED_PGDATA": str(pgdata)},
-        )  # fmt: skip
-    finally:
-        embedded.stop(pgdata)
+def test_demo_tells_the_v3_rollout_story(tmp_path, server_folder):
+    root = tmp_path / "evidence"
+    completed = subprocess.run(
+        [sys.executable, "-m", "rollout_gates", "demo", "--scenario", "v3-rollout",
+         "--output-dir", str(root)],
+        capture_output=True, text=True, timeout=1800,
+        env={**os.environ, "ROLLOUT_EMBEDDED_PGDATA": str(server_folder / "data")},
+    )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
     evidence = root / "v3-rollout"
     verdicts = verdicts_of(evidence)

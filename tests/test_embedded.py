@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import psycopg
@@ -20,15 +19,6 @@ from rollout_gates import embedded
 pytestmark = [pytest.mark.slow]
 
 SITE_PACKAGES = Path(embedded.install_binaries()).parents[2]  # .../site-packages
-
-
-@pytest.fixture
-def folders():
-    # Not under pytest's basetemp: a concurrent pytest run prunes old basetemps.
-    root = Path(tempfile.mkdtemp(prefix="rollout-gates-embedded-test-"))
-    yield root
-    embedded.stop(root / "data")
-    shutil.rmtree(root, ignore_errors=True)
 
 
 def start_from_other_install(root: Path) -> Path:
@@ -56,9 +46,9 @@ def timezone_abbreviations(url: str) -> int:
         return connection.execute("SELECT count(*) FROM pg_timezone_abbrevs").fetchone()[0]
 
 
-def test_a_server_from_a_deleted_install_is_restarted_from_this_one(folders):
-    pgdata = folders / "data"
-    other = start_from_other_install(folders)
+def test_a_server_from_a_deleted_install_is_restarted_from_this_one(server_folder):
+    pgdata = server_folder / "data"
+    other = start_from_other_install(server_folder)
     state = embedded.server_state(pgdata)
     assert state.running and not state.ours
     assert state.binary.is_relative_to(other.resolve())
