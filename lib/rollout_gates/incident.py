@@ -198,7 +198,7 @@ def render(env, failed, rollback, verified, changes, links, folder: Path) -> str
             lines.append("")
     for run in (failed, verified):
         target = links.get(id(run)) if run is not None else None
-        for figure in sorted((target / "figures").glob("*.png")) if target else []:
+        for figure in sorted(layout.figures_dir(target).glob("*.png")) if target else []:
             lines += [f"![{run.gate}: {figure.stem}]({rel(figure)})", ""]
     lines += ["## Flag ledger around it", "", "| at (UTC) | variable | old | new | by |"]
     lines.append("|---|---|---|---|---|")
