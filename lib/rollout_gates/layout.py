@@ -82,11 +82,11 @@ def root_of_run(run_dir: Path) -> Path:
     return run_dir.parents[2]
 
 
-def make_run_dir(parent: Path, now: datetime | None = None) -> Path:
+def make_run_dir(parent: Path) -> Path:
     """A new folder under `parent` named by the UTC time; one in the same second gets a suffix."""
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        name = stamp(now or datetime.now(UTC))
+        name = stamp(datetime.now(UTC))
         for attempt in range(1, 1000):
             candidate = parent / (name if attempt == 1 else f"{name}-{attempt}")
             try:
