@@ -29,7 +29,7 @@ import psutil
 import psycopg
 import report
 
-from rollout_gates import admin, config, embedded
+from rollout_gates import admin, config, embedded, layout
 from rollout_gates.gates import gate_ids, gate_module
 
 SIZES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
@@ -105,7 +105,7 @@ def main() -> None:
         if not args.keep and size != args.sizes.split(",")[-1]:
             admin.drop_database(server, f"bench_{size}")
     results["finished"] = datetime.now(UTC).isoformat()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = layout.stamp(datetime.now(UTC))
     raw = HERE / "results" / f"{stamp}.json"
     raw.parent.mkdir(exist_ok=True)
     raw.write_text(json.dumps(results, indent=1, default=str))

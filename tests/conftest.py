@@ -159,7 +159,8 @@ def run_gate():
 @pytest.fixture(scope="session")
 def write_ledger(scenario_end):
     """Write a scenario's flag changes as the ledger under an evidence root, as the demo does."""
-    from rollout_gates.ledger import append_changes, ledger_path
+    from rollout_gates.layout import ledger_path
+    from rollout_gates.ledger import append_changes
     from rollout_gates.simulate import flag_changes, load_scenario
 
     def write(output_dir: Path, name: str, env: str = "production") -> Path:

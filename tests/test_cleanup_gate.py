@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from rollout_gates.verdict import Check, GateResult, Status, write_verdict
+from rollout_gates.evidence import record_verdict
+from rollout_gates.verdict import Check, GateResult, Status
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -40,7 +41,7 @@ def record_success(root, as_of, status=Status.PASS, scenario="v3-rollout"):
         scenario=scenario,
         run_dir=str(run_dir),
     )
-    write_verdict(result, run_dir / "verdict.json")
+    record_verdict(run_dir, result)
     return run_dir
 
 

@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from rollout_gates import paths
+from rollout_gates import layout
 from rollout_gates.config import Attestations, load_params, parse_duration, parse_overrides
 from rollout_gates.errors import UsageError
 from rollout_gates.gates.full_health import FullHealthParams
@@ -52,7 +52,7 @@ def test_unknown_environment_is_refused():
 
 
 def test_malformed_yaml_names_file_and_line(tmp_path, monkeypatch):
-    shutil.copytree(paths.params_dir(), tmp_path / "params")
+    shutil.copytree(layout.params_dir(), tmp_path / "params")
     defaults = tmp_path / "params" / "defaults.yaml"
     defaults.write_text("common:\n  outcome_grace: 15m\n  bad: [unclosed\n")
     monkeypatch.setenv("ROLLOUT_PARAMS_DIR", str(tmp_path / "params"))
@@ -70,7 +70,7 @@ def test_malformed_scenario_names_file_line_and_key(tmp_path):
 
 
 def test_invalid_value_in_a_params_file_names_file_line_and_key(tmp_path, monkeypatch):
-    shutil.copytree(paths.params_dir(), tmp_path / "params")
+    shutil.copytree(layout.params_dir(), tmp_path / "params")
     defaults = tmp_path / "params" / "defaults.yaml"
     lines = defaults.read_text().splitlines()
     section = next(i for i, line in enumerate(lines) if line.startswith("  full-health:"))

@@ -1,17 +1,21 @@
 from datetime import UTC, datetime, timedelta
 
+import nbformat
 import pytest
 
+from rollout_gates import layout
 from rollout_gates.errors import RolloutGatesError
-from rollout_gates.evidence import latest_verdict
-from rollout_gates.verdict import GateResult, Status, write_verdict
+from rollout_gates.evidence import RESULT_MIME, latest_verdict, record_verdict
+from rollout_gates.verdict import GateResult, Status
 
 T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 def record(root, folder, status, as_of):
-    path = root / "staging" / "prerequisites" / folder / "verdict.json"
-    write_verdict(GateResult(gate="prerequisites", env="staging", status=status, as_of=as_of), path)
+    run_dir = root / "staging" / "prerequisites" / folder
+    record_verdict(
+        run_dir, GateResult(gate="prerequisites", env="staging", status=status, as_of=as_of)
+    )
 
 
 def test_latest_verdict_is_the_latest_as_of_not_the_latest_folder(tmp_path):
@@ -42,3 +46,68 @@ def test_a_damaged_verdict_is_reported_not_skipped(tmp_path):
     damaged.write_text('{"gate": "prereq')
     with pytest.raises(RolloutGatesError, match="unreadable recorded verdict"):
         latest_verdict(tmp_path, "staging", "prerequisites")
+
+
+def banner_heading(notebook) -> str:
+    """The first line of the verdict banner the runner puts at the top of the notebook."""
+    [banner] = [c for c in notebook.cells if "rollout-gates-verdict" in c.metadata.get("tags", [])]
+    return banner.source.splitlines()[0]
+
+
+def kernel_heading(notebook) -> str:
+    """The first line of the verdict the notebook's cells showed, in the kernel."""
+    [shown] = [
+        output["data"]["text/markdown"]
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.get("data", {}).get("text/markdown", "").startswith("# ")
+    ]
+    return shown.splitlines()[0]
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_the_notebook_banner_and_verdict_json_agree(
+    run_gate, scenario_db, scenario_end, tmp_path, webhook
+):
+    # sustained-errors at its end: a FAIL, announced on the webhook, so the verdict also
+    # carries the delivery, which the runner learns after the kernel handed the result over.
+    url = scenario_db("sustained-errors")
+    run = run_gate(
+        "full-health", "production", url, tmp_path, scenario_end,
+        extra_env={"ROLLOUT_NOTIFY_WEBHOOK": webhook.url},
+    )  # fmt: skip
+    assert run.verdict["status"] == "FAIL" and run.verdict["notification"]["sent"] is True
+    notebook = nbformat.read(run.run_dir / "full-health.ipynb", as_version=4)
+    assert notebook.metadata["rollout_gates"] == run.verdict
+    assert banner_heading(notebook) == kernel_heading(notebook)
+    assert banner_heading(notebook).endswith(" FAIL: full-health on production")
+    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
+    assert not [o for o in outputs if RESULT_MIME in o.get("data", {})], "taken by the runner"
+    assert banner_heading(notebook)[2:] in (run.run_dir / "full-health.html").read_text()
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_a_run_failing_after_the_verdict_cell_records_one_error_verdict(
+    run_gate, scenario_db, scenario_end, tmp_path
+):
+    # full-health's notebook with one more cell after the verdict's, which raises: the kernel
+    # handed a FAIL over (kernel_heading), but the run failed, so its one verdict is ERROR.
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    notebook = nbformat.read(layout.notebooks_dir() / "full-health.ipynb", as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell('raise RuntimeError("after the verdict")'))
+    nbformat.write(notebook, notebooks / "full-health.ipynb")
+    run = run_gate(
+        "full-health", "production", scenario_db("sustained-errors"), tmp_path / "out",
+        scenario_end, extra_env={"ROLLOUT_NOTEBOOKS_DIR": str(notebooks)},
+    )  # fmt: skip
+    assert run.completed.returncode == 4, run.completed.stderr
+    assert run.verdict["status"] == "ERROR"
+    assert run.verdict["error"] == "RuntimeError: after the verdict"
+    assert [p.name for p in run.run_dir.rglob("*verdict*")] == ["verdict.json"]
+    executed = nbformat.read(run.run_dir / "full-health.ipynb", as_version=4)
+    assert executed.metadata["rollout_gates"] == run.verdict
+    assert banner_heading(executed).endswith(" ERROR: full-health on production")
+    assert kernel_heading(executed).endswith(" FAIL: full-health on production")

@@ -26,8 +26,10 @@ from rollout_gates import admin, db
 from rollout_gates.cli import main
 from rollout_gates.context import open_gate
 from rollout_gates.errors import DatabaseError, UsageError
-from rollout_gates.lock import gate_lock, lock_path
-from rollout_gates.verdict import GateResult, Status, read_verdict, write_verdict
+from rollout_gates.evidence import record_verdict
+from rollout_gates.layout import lock_path, root_of_run
+from rollout_gates.lock import gate_lock
+from rollout_gates.verdict import GateResult, Status, read_verdict
 
 
 def with_login(url: str, user: str, password: str) -> str:
@@ -104,25 +106,26 @@ def test_unknown_gate_or_unreadable_as_of_is_a_usage_error_before_anything_is_wr
 _KILLED_WRITER = """
 import sys
 from pathlib import Path
-from rollout_gates.verdict import Check, GateResult, Status, write_verdict
-path, n = Path(sys.argv[1]), 0
+from rollout_gates.evidence import record_verdict
+from rollout_gates.verdict import Check, GateResult, Status
+run_dir, n = Path(sys.argv[1]), 0
 print("ready", flush=True)
 while True:
     n += 1
     checks = [Check(id=f"c{i}", rule="r", status=Status.PASS, detail="d" * 500)
               for i in range(n % 50)]
-    write_verdict(GateResult(gate="g", env="production", status=Status.PASS, checks=checks), path)
+    result = GateResult(gate="g", env="production", status=Status.PASS, checks=checks)
+    record_verdict(run_dir, result)
 """
 
 
 def test_runner_killed_mid_write_never_leaves_a_half_written_verdict(tmp_path):
     # A writer rewrites verdict.json (up to 25 kB) in a loop and is SIGKILLed at 10
     # moments; whatever moment the kill hits, verdict.json is a whole verdict.
-    path = tmp_path / "verdict.json"
-    write_verdict(GateResult(gate="g", env="production", status=Status.ERROR), path)
+    path = record_verdict(tmp_path, GateResult(gate="g", env="production", status=Status.ERROR))
     for attempt in range(10):
         writer = subprocess.Popen(
-            [sys.executable, "-c", _KILLED_WRITER, str(path)], stdout=subprocess.PIPE, text=True
+            [sys.executable, "-c", _KILLED_WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
         )
         assert writer.stdout.readline() == "ready\n"
         time.sleep(0.01 + (attempt % 5) * 0.013)
@@ -340,7 +343,7 @@ def assert_error_with_partial_evidence(run: BlockedRun, reader, webhook) -> None
         assert not path.stat().st_mode & 0o002, f"{path} is world-writable"
     assert "removed a secret" not in completed.stderr
     # The run lock of the gate is free again: taking it does not wait.
-    with gate_lock(lock_path(run.run_dir.parents[2], "production", "full-health"), 0, "test"):
+    with gate_lock(lock_path(root_of_run(run.run_dir), "production", "full-health"), 0, "test"):
         pass
 
 

@@ -1,11 +1,12 @@
 """Flag plans against the runbook's own commands, and env files parsed as the application does."""
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
-from rollout_gates import flags, paths
+from rollout_gates import flags, layout
 from rollout_gates.errors import UsageError
 from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3
 
@@ -13,7 +14,7 @@ from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3
 # checkout on the development machine only): the commands are checked in CI and in a clean
 # clone too, with no skip; only the check that the copy is verbatim needs the original.
 RUNBOOK_FIXTURE = Path(__file__).parent / "fixtures" / "runbook.txt"
-RUNBOOK_SOURCE = paths.PROJECT_ROOT.parent / "shared" / "seeds" / "000_cfb8426ff147fbd1.txt"
+RUNBOOK_SOURCE = layout.PROJECT_ROOT.parent / "shared" / "seeds" / "000_cfb8426ff147fbd1.txt"
 EXCERPT_HEADING = re.compile(r"^===== runbook lines (\d+)-(\d+) =====$", re.MULTILINE)
 
 
@@ -65,14 +66,27 @@ def test_plan_gives_the_runbooks_commands(phase, title):
 
 
 def test_scale_plan_is_one_step_at_a_time_below_the_cap():
-    assert flags.plan_scale(3, 4, "production")[:2] == [
+    assert flags.plan_scale(3, 4, "production", cap=5)[:2] == [
         "vercel env add FEATURE_ASSIGNMENT_PIPELINE_V3_MAX_PARALLEL production",
         "# When prompted, enter: 4",
     ]
     with pytest.raises(UsageError, match="one step at a time"):
-        flags.plan_scale(3, 5, "production")
+        flags.plan_scale(3, 5, "production", cap=5)
     with pytest.raises(UsageError, match="past the cap"):
-        flags.plan_scale(5, 6, "production")
+        flags.plan_scale(5, 6, "production", cap=5)
+
+
+def test_scale_plan_takes_its_cap_from_the_scale_gate_params(cli, tmp_path):
+    params = tmp_path / "params"
+    shutil.copytree(layout.params_dir(), params)
+    defaults = params / "defaults.yaml"
+    defaults.write_text(defaults.read_text().replace("max_parallel_cap: 5", "max_parallel_cap: 4"))
+    four_to_five = ("flags", "plan", "scale", "--env", "production", "--from", "4", "--to", "5")
+    assert cli(*four_to_five).returncode == 0, "below the default cap of 5"
+    refused = cli(*four_to_five, env={"ROLLOUT_PARAMS_DIR": str(params)})
+    assert refused.returncode == 2 and "past the cap of 4" in refused.stderr
+    given = cli(*four_to_five, "--cap", "6", env={"ROLLOUT_PARAMS_DIR": str(params)})
+    assert given.returncode == 0, "--cap wins over the parameter"
 
 
 def full(**values):
@@ -98,9 +112,19 @@ def test_env_values_are_checked_as_the_application_reads_them(values, mismatched
 def test_application_parsing_of_each_flag():
     assert flags.app_value(V3, "TRUE") == "false", "only the exact word true switches V3 on"
     assert flags.app_value(V3, None) == "false"
-    assert flags.app_value(MAX_PARALLEL, "0") == "3", "outside 1-50 the default applies"
+    assert flags.app_value(MAX_PARALLEL, None) == "3", "unset, the default applies"
+    assert flags.app_value(MAX_PARALLEL, "0") is None, "outside 1-50: invalid, not the default"
+    assert flags.app_value(MAX_PARALLEL, "three") is None
     assert flags.app_value(MAX_PARALLEL, "30") == "20", "1-50 is clamped to 20"
     assert flags.app_value(MAX_PARALLEL, "7") == "7"
+
+
+def test_an_invalid_max_parallel_is_reported_as_unknown_not_as_the_default():
+    [mismatch] = flags.check_env_values({V3: "true", SHADOW: "false", MAX_PARALLEL: "0"}, "full")
+    assert mismatch.app_reads is None
+    assert "not an integer 1-50" in mismatch.describe() and "reads '3'" not in mismatch.describe()
+    with pytest.raises(UsageError, match="not an integer 1-50"):
+        flags.validate_setting(MAX_PARALLEL, "0")
 
 
 def test_v3_wins_over_shadow():
@@ -131,7 +155,8 @@ def test_recorded_values_must_be_ones_the_application_accepts():
 
 
 def test_record_appends_changes_with_the_old_values(cli, tmp_path):
-    from rollout_gates.ledger import ledger_path, read_ledger
+    from rollout_gates.layout import ledger_path
+    from rollout_gates.ledger import read_ledger
 
     first = cli(
         "flags", "record", "--env", "production", "--output-dir", str(tmp_path),

@@ -17,7 +17,7 @@ import yaml
 from click.testing import CliRunner
 from psycopg.types.json import Jsonb
 
-from rollout_gates import config, paths
+from rollout_gates import config, layout
 from rollout_gates.cli import main
 from rollout_gates.context import open_gate
 from rollout_gates.errors import UsageError
@@ -120,7 +120,7 @@ def test_event_type_override_with_sql_is_a_bound_value_and_the_table_survives(
     run_gate, make_database, scenario_end, tmp_path
 ):
     params = tmp_path / "params"
-    shutil.copytree(paths.params_dir(), params)
+    shutil.copytree(layout.params_dir(), params)
     taxonomy = config.read_yaml(params / "taxonomy.yaml")
     taxonomy["coordinator"]["outcomes"]["confirmed"] = INJECTION
     (params / "taxonomy.yaml").write_text(yaml.safe_dump(taxonomy))
@@ -170,7 +170,7 @@ COMPOSED_IN_LOAD_QUERY = 'return sa.text(f"{QUERY_NAME_PREFIX}{name}\\n{text}")'
 
 def test_no_query_is_built_from_strings():
     # Every statement of the gates is a queries/*.sql file with :named bound parameters.
-    package = Path(paths.PROJECT_ROOT) / "lib" / "rollout_gates"
+    package = Path(layout.PROJECT_ROOT) / "lib" / "rollout_gates"
     built = re.compile(r"(execute|text|exec_driver_sql)\((\s*f[\"']|.*\.format\(|.*[\"']\s*%\s)")
     for path in [*package.glob("*.py"), *package.glob("gates/*.py")]:
         if path.name in ("admin.py", "simulate.py", "embedded.py"):

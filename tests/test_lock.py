@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from rollout_gates.lock import LockTimeout, gate_lock, lock_path
+from rollout_gates.layout import lock_path
+from rollout_gates.lock import LockTimeout, gate_lock
 
 
 def test_second_holder_gives_up_naming_the_first(tmp_path):

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from rollout_gates import paths
+from rollout_gates import layout
 from rollout_gates.gates import gate_ids, gate_module
 from rollout_gates.simulate import simulate
 
-NOTEBOOKS = sorted(paths.notebooks_dir().glob("*.ipynb"))
+NOTEBOOKS = sorted(layout.notebooks_dir().glob("*.ipynb"))
 TOOL_NOTEBOOKS = ["replay"]  # notebooks of the tool itself, not of a runbook step
 
 
@@ -44,11 +44,11 @@ def test_notebooks_run_as_stored_with_nbval(make_database):
     completed = subprocess.run(
         [
             sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            "--nbval-lax", "--nbval-current-env", str(paths.notebooks_dir()),
+            "--nbval-lax", "--nbval-current-env", str(layout.notebooks_dir()),
         ],
         capture_output=True,
         text=True,
-        cwd=paths.PROJECT_ROOT,
+        cwd=layout.PROJECT_ROOT,
         env={**os.environ, "ROLLOUT_DB_URL": url},
         timeout=900,
     )  # fmt: skip

@@ -9,26 +9,34 @@ from pathlib import Path
 import pytest
 
 from conftest import closed_port_url
+from rollout_gates.evidence import record_verdict
 from rollout_gates.flags import plan_commands
 from rollout_gates.notify import build_message, notification_kind, notify_run, post_json
-from rollout_gates.verdict import Check, GateResult, Status, read_verdict, write_verdict
+from rollout_gates.verdict import Check, GateResult, Status, read_verdict
 
 AS_OF = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 
 
-def recorded_run(root: Path, stamp: str, status: Status, **fields) -> GateResult:
-    """A verdict as a run of full-health would have left it under `root`."""
-    run_dir = root / "production" / "full-health" / stamp
-    result = GateResult(
+def full_health_run(root: Path, stamp: str, status: Status) -> GateResult:
+    """The result of a run of full-health under `root`, before the runner records it."""
+    return GateResult(
         gate="full-health",
         env="production",
         status=status,
         as_of=AS_OF,
-        run_dir=str(run_dir),
+        run_dir=str(root / "production" / "full-health" / stamp),
         checks=[Check(id="success_rate", rule="r", status=status, detail="success rate 80%")],
-        **fields,
     )
-    write_verdict(result, run_dir / "verdict.json")
+
+
+def recorded_run(
+    root: Path, stamp: str, status: Status, webhook_url: str = "", **post_options
+) -> GateResult:
+    """A run as the runner leaves it: alerted about (with a webhook), then recorded."""
+    result = full_health_run(root, stamp, status)
+    if webhook_url:
+        result = notify_run(result, webhook_url, **post_options)
+    record_verdict(Path(result.run_dir), result)
     return result
 
 
@@ -114,31 +122,41 @@ def test_slow_receiver_times_out(webhook):
 
 def test_failed_delivery_is_recorded_and_the_verdict_kept(tmp_path):
     recorded_run(tmp_path, "20261129T023000Z", Status.PASS)
-    result = recorded_run(tmp_path, "20261129T030000Z", Status.FAIL)
-    updated = notify_run(result, closed_port_url(), attempts=2, backoff=0.05)
-    on_disk = read_verdict(Path(result.run_dir) / "verdict.json")
-    assert on_disk.status is Status.FAIL and updated.status is Status.FAIL
+    failed = recorded_run(
+        tmp_path, "20261129T030000Z", Status.FAIL, closed_port_url(), attempts=2, backoff=0.05
+    )
+    on_disk = read_verdict(Path(failed.run_dir) / "verdict.json")
+    assert on_disk == failed and on_disk.status is Status.FAIL
     assert on_disk.notification.kind == "fail"
     assert on_disk.notification.sent is False and on_disk.notification.attempts == 2
 
 
+def test_notify_writes_no_verdict(tmp_path, webhook):
+    earlier = recorded_run(tmp_path, "20261129T023000Z", Status.PASS)
+    earlier_path = Path(earlier.run_dir) / "verdict.json"
+    before = earlier_path.read_bytes()
+    failed = full_health_run(tmp_path, "20261129T030000Z", Status.FAIL)
+    assert notify_run(failed, webhook.url).notification.sent is True
+    assert not Path(failed.run_dir).exists(), "the runner records the verdict, not notify"
+    assert earlier_path.read_bytes() == before
+
+
 def test_an_undelivered_alert_is_sent_by_the_next_run(tmp_path, webhook):
     recorded_run(tmp_path, "20261129T023000Z", Status.PASS)
-    first = recorded_run(tmp_path, "20261129T030000Z", Status.FAIL)
-    notify_run(first, closed_port_url(), attempts=1)
-    second = recorded_run(tmp_path, "20261129T033000Z", Status.FAIL)
-    assert notify_run(second, webhook.url).notification.sent is True
-    third = recorded_run(tmp_path, "20261129T040000Z", Status.FAIL)
-    assert notify_run(third, webhook.url).notification is None
+    recorded_run(tmp_path, "20261129T030000Z", Status.FAIL, closed_port_url(), attempts=1)
+    second = recorded_run(tmp_path, "20261129T033000Z", Status.FAIL, webhook.url)
+    assert second.notification.sent is True
+    third = recorded_run(tmp_path, "20261129T040000Z", Status.FAIL, webhook.url)
+    assert third.notification is None
     assert [m["text"].split(" as of")[0] for m in webhook.messages] == [
         "full-health FAILED on production"
     ]
 
 
 def test_recovery_then_repeated_pass(tmp_path, webhook):
-    notify_run(recorded_run(tmp_path, "20261129T030000Z", Status.FAIL), webhook.url)
-    notify_run(recorded_run(tmp_path, "20261129T033000Z", Status.PASS), webhook.url)
-    again = notify_run(recorded_run(tmp_path, "20261129T040000Z", Status.PASS), webhook.url)
+    recorded_run(tmp_path, "20261129T030000Z", Status.FAIL, webhook.url)
+    recorded_run(tmp_path, "20261129T033000Z", Status.PASS, webhook.url)
+    again = recorded_run(tmp_path, "20261129T040000Z", Status.PASS, webhook.url)
     assert again.notification is None
     heads = [m["text"].split(" as of")[0] for m in webhook.messages]
     assert heads == ["full-health FAILED on production", "full-health recovered on production"]

@@ -11,8 +11,9 @@ from datetime import timedelta
 
 import pytest
 
+from rollout_gates.evidence import record_verdict
 from rollout_gates.flags import plan_commands
-from rollout_gates.verdict import Check, GateResult, Status, write_verdict
+from rollout_gates.verdict import Check, GateResult, Status
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -35,7 +36,7 @@ def record(root, env, gate, status, as_of, checks=()):
         checks=list(checks),
         run_dir=str(run_dir),
     )
-    write_verdict(result, run_dir / "verdict.json")
+    record_verdict(run_dir, result)
 
 
 @pytest.fixture

@@ -19,9 +19,10 @@ from rollout_gates.checklist import (
     judge_item,
 )
 from rollout_gates.display import verdict_markdown
+from rollout_gates.evidence import record_verdict
 from rollout_gates.gates import gate_checklist
 from rollout_gates.report import write_report
-from rollout_gates.verdict import Check, GateResult, Status, gate_status, write_verdict
+from rollout_gates.verdict import Check, GateResult, Status, gate_status
 
 AS_OF = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -44,7 +45,7 @@ def ticks(text: str, section: str) -> dict[str, str]:
 
 def record(root, result: GateResult, folder: str) -> None:
     run_dir = root / result.env / result.gate / folder
-    write_verdict(result.model_copy(update={"run_dir": str(run_dir)}), run_dir / "verdict.json")
+    record_verdict(run_dir, result.model_copy(update={"run_dir": str(run_dir)}))
 
 
 # --- the rule ---------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 
 from rollout_gates.errors import UsageError
+from rollout_gates.evidence import record_verdict
 from rollout_gates.prune import RunFolder, find_runs, select_prunable
 from rollout_gates.schedule import Job, cron_entry, cron_times, on_calendar, systemd_units
-from rollout_gates.verdict import GateResult, Status, write_verdict
+from rollout_gates.verdict import GateResult, Status
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
@@ -92,7 +93,7 @@ def make_run(root: Path, gate: str, started: datetime, status: Status | None) ->
     (folder / "evidence.html").write_text("x" * 1000)
     if status is not None:
         result = GateResult(gate=gate, env="production", status=status)
-        write_verdict(result, folder / "verdict.json")
+        record_verdict(folder, result)
     return folder
 
 
@@ -119,4 +120,4 @@ def test_prune_cli_removes_only_what_it_says(cli, tmp_path):
     assert (tmp_path / "production" / "flags.jsonl").exists()
     assert "2 of 5 runs" in done.stderr
 
-    assert {r.path for r in find_runs(tmp_path / "production")} == {old_fail, latest, replay_new}
+    assert {r.path for r in find_runs(tmp_path, "production")} == {old_fail, latest, replay_new}

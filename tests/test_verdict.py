@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 from itertools import permutations
 
+from rollout_gates.evidence import record_verdict
 from rollout_gates.verdict import (
     Check,
     GateResult,
@@ -8,7 +9,6 @@ from rollout_gates.verdict import (
     gate_status,
     read_verdict,
     worst,
-    write_verdict,
 )
 
 
@@ -55,8 +55,7 @@ def test_verdict_round_trips_through_json(tmp_path):
         simulated=True,
         scenario="red-flag-success-dip",
     )
-    path = tmp_path / "verdict.json"
-    write_verdict(result, path)
+    path = record_verdict(tmp_path, result)
     assert read_verdict(path) == result
     assert read_verdict(path).exit_code == 1
     assert not list(tmp_path.glob(".verdict-*")), "no temporary file is left behind"

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rollout_gates.errors import RolloutGatesError
-from rollout_gates.lock import gate_lock, lock_path
+from rollout_gates.layout import lock_path
+from rollout_gates.lock import gate_lock
 from rollout_gates.verdict import GateResult, Status
 from rollout_gates.watch import WatchRun, clock_ticks, exit_code_of, watch_gate
 

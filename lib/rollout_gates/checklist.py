@@ -16,15 +16,10 @@ import pandas as pd
 
 from . import ledger
 from .config import format_duration
-from .flags import load_flag_matrix
+from .flags import describe_reading, load_flag_matrix, parse_max_parallel
 from .ledger import FlagChange
 from .metrics import Window
 from .verdict import Check, GateResult, Status, worst
-
-# The application parses MAX_PARALLEL as an integer 1-50 and clamps it to 1-20
-# (spec/telemetry.md, "Feature flags").
-MAX_PARALLEL_ACCEPTED = (1, 50)
-MAX_PARALLEL_CLAMP = 20
 
 
 def utc(moment: datetime) -> str:
@@ -409,7 +404,8 @@ def current_max_parallel(
 ) -> ParallelSetting:
     """The `max_parallel` parameter when given, else the ledger's value at the as-of.
 
-    A ledger value is read as the application does: an integer 1-50, clamped to 20.
+    A ledger value is read as the application does (flags.parse_max_parallel); an invalid
+    one leaves the value unknown.
     """
     last = ledger.last_change(changes, ledger.MAX_PARALLEL, as_of)
     if parameter is not None:
@@ -419,23 +415,18 @@ def current_max_parallel(
         return ParallelSetting(parameter, "the max_parallel parameter", note, last)
     if last is None:
         return ParallelSetting(None, "", "", None)
-    try:
-        value = int(last.new.strip())
-    except ValueError:
-        value = None
-    low, high = MAX_PARALLEL_ACCEPTED
-    if value is None or not low <= value <= high:
+    value = parse_max_parallel(last.new)
+    if value is None:
         return ParallelSetting(
             None,
             "the flag ledger",
-            f"the flag ledger's value {last.new!r} (set {utc(last.at)}) is not an integer "
-            f"{low}-{high}, which the application rejects",
+            f"the flag ledger's value {last.new!r} (set {utc(last.at)}) is "
+            f"{describe_reading(None)}",
             last,
         )
     note = f", set {utc(last.at)} by {last.by}"
-    if value > MAX_PARALLEL_CLAMP:
-        note += f"; the application clamps {value} to {MAX_PARALLEL_CLAMP}"
-        value = MAX_PARALLEL_CLAMP
+    if int(last.new) > value:
+        note += f"; the application clamps {last.new.strip()} to {value}"
     return ParallelSetting(value, "the flag ledger", note, last)
 
 

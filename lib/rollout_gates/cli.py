@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, config, db, paths
+from . import __version__, config, db, layout
 from .errors import EXIT_ERROR, RolloutGatesError, UsageError
 from .verdict import GateResult, Status, worst
 
@@ -177,12 +177,13 @@ def run_command(
     jobs = jobs or os.cpu_count() or 1
     # Progress bars of gates running side by side would garble each other.
     show_progress = (sys.stderr.isatty() if progress is None else progress) and jobs == 1
-    notified = []
+    results = []
 
     def report(result: GateResult) -> None:
-        """In this process, as each gate ends: alert, then its lines together."""
-        notified.append(notify(result, notify_webhook))
-        echo_result(notified[-1])
+        """In this process, as each gate ends: how its alert went, then its lines together."""
+        results.append(result)
+        echo_delivery(result)
+        echo_result(result)
         if verbose and result.status is Status.ERROR:
             click.echo(recorded_traceback(Path(result.run_dir), result.gate), err=True)
 
@@ -200,6 +201,7 @@ def run_command(
                 execution_timeout=timeout,
                 lock_wait=lock_wait.total_seconds(),
                 secrets=(notify_webhook,) if notify_webhook else (),
+                webhook_url=notify_webhook,
             ),
             jobs=jobs,
             after={gate_id: gate_spec(gate_id).after for gate_id in selected},
@@ -208,7 +210,7 @@ def run_command(
             ),
             report=report,
         )
-    sys.exit(exit_code_of(notified))
+    sys.exit(exit_code_of(results))
 
 
 @main.command("watch")
@@ -259,8 +261,10 @@ def watch_command(
             execution_timeout=timeout,
             lock_wait=lock_wait.total_seconds(),
             secrets=(notify_webhook,) if notify_webhook else (),
+            webhook_url=notify_webhook,
         )
-        return notify(result, notify_webhook)
+        echo_delivery(result)
+        return result
 
     with sigterm_as_interrupt():
         runs = watch_gate(run_once, every, duration, echo=lambda m: click.echo(m, err=True))
@@ -369,7 +373,7 @@ def schedule_command(gate, env, every, env_file, output_dir):
         gate=gate,
         env=env,
         every=every,
-        project=paths.PROJECT_ROOT,
+        project=layout.PROJECT_ROOT,
         env_file=env_file or Path(f"/etc/rollout-gates/{env}.env"),
         output_dir=output_dir.resolve() if output_dir else None,
     )
@@ -401,15 +405,15 @@ def prune_command(env, keep_days, include_failures, dry_run, output_dir):
     """
     from .prune import find_runs, folder_size, remove_runs, select_prunable
 
-    env_root = (output_dir or paths.outputs_dir()) / env
-    runs = find_runs(env_root)
+    root = output_dir or layout.outputs_dir()
+    runs = find_runs(root, env)
     doomed = select_prunable(runs, datetime.now(UTC), keep_days, include_failures)
     for run in doomed:
         click.echo(f"{'would remove' if dry_run else 'removing'} {run.path} ({run.status or '-'})")
     freed = sum(folder_size(run.path) for run in doomed) if dry_run else remove_runs(doomed)
     verb = "would free" if dry_run else "freed"
     click.echo(
-        f"{len(doomed)} of {len(runs)} runs under {env_root}; {verb} {freed / 1e6:.1f} MB",
+        f"{len(doomed)} of {len(runs)} runs under {root / env}; {verb} {freed / 1e6:.1f} MB",
         err=True,
     )
 
@@ -450,13 +454,8 @@ def aligned_now(interval) -> datetime:
     return datetime.fromtimestamp(time.time() // step * step, UTC)
 
 
-def notify(result: GateResult, webhook_url: str | None) -> GateResult:
-    """Tell the webhook about a change of state; say on stderr how the delivery went."""
-    if not webhook_url:
-        return result
-    from .notify import notify_run
-
-    result = notify_run(result, webhook_url)
+def echo_delivery(result: GateResult) -> None:
+    """Say on stderr how the alert about a change of state went, if one was sent."""
     delivery = result.notification
     if delivery is not None:
         outcome = "sent" if delivery.sent else f"NOT sent ({delivery.error})"
@@ -464,7 +463,6 @@ def notify(result: GateResult, webhook_url: str | None) -> GateResult:
             f"notification ({delivery.kind}): {outcome} after {delivery.attempts} attempt(s)",
             err=True,
         )
-    return result
 
 
 def exit_code_of(results: list[GateResult]) -> int:
@@ -678,24 +676,30 @@ def flags_group():
 @click.option("--to", "target", type=int, help="scale: the new MAX_PARALLEL (one step up).")
 @click.option("--from", "current", type=int, help="scale: the current MAX_PARALLEL (else ledger).")
 @click.option(
-    "--cap", default=5, show_default=True, help="scale: the highest MAX_PARALLEL allowed."
+    "--cap",
+    type=int,
+    help="scale: the highest MAX_PARALLEL allowed (default: the scale gate's max_parallel_cap).",
 )
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), help=LEDGER_HELP)
 @reports_errors
 def flags_plan(phase, env, target, current, cap, output_dir):
     """Print the runbook's commands for PHASE (shadow, full, rollback, or scale --to N)."""
     from . import flags
-    from .ledger import MAX_PARALLEL, ledger_path, read_ledger, value_at
+    from .ledger import MAX_PARALLEL, read_ledger, value_at
 
     if phase == "scale":
         if target is None:
             raise UsageError("flags plan scale needs --to N, the new MAX_PARALLEL")
         if current is None:
-            changes = read_ledger(ledger_path(output_dir or paths.outputs_dir(), env))
+            changes = read_ledger(layout.ledger_path(output_dir or layout.outputs_dir(), env))
             known = value_at(changes, MAX_PARALLEL, datetime.now(UTC))
             if known is None:
                 raise UsageError("the ledger does not know MAX_PARALLEL yet: pass --from N")
             current = int(known)
+        if cap is None:
+            from .gates import gate_spec
+
+            cap = config.load_params(gate_spec("scale").params_model, "scale", env).max_parallel_cap
         lines = flags.plan_scale(current, target, env, cap)
     else:
         lines = flags.plan_commands(phase, env)
@@ -715,13 +719,13 @@ def flags_record(env, settings, by, when, output_dir):
     """Append flag changes to the environment's ledger (outputs/<env>/flags.jsonl)."""
     from .context import parse_as_of
     from .flags import validate_setting
-    from .ledger import FlagChange, append_changes, ledger_path, read_ledger, value_at
+    from .ledger import FlagChange, append_changes, read_ledger, value_at
 
     moment, note = parse_as_of(when)
     if note:
         click.echo(note.replace("--as-of", "--at"), err=True)
     moment = moment or datetime.now(UTC)
-    path = ledger_path(output_dir or paths.outputs_dir(), env)
+    path = layout.ledger_path(output_dir or layout.outputs_dir(), env)
     history = read_ledger(path)
     changes = []
     for variable, value in config.parse_overrides(settings).items():
@@ -772,7 +776,7 @@ def incident_command(env, at, evidence_dir, output):
     from .incident import write_incident
 
     moment, _ = parse_as_of(at)
-    draft, bundle = write_incident(evidence_dir or paths.outputs_dir(), env, moment, output)
+    draft, bundle = write_incident(evidence_dir or layout.outputs_dir(), env, moment, output)
     click.echo(f"draft: {draft}")
     click.echo(f"bundle: {bundle}")
 
@@ -796,4 +800,4 @@ def report_command(env, output, fmt, evidence_dir):
     """Write verification.md (the runbook's post-rollout document) from the recorded evidence."""
     from .report import write_report
 
-    click.echo(write_report(evidence_dir or paths.outputs_dir(), env, output, fmt))
+    click.echo(write_report(evidence_dir or layout.outputs_dir(), env, output, fmt))

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
 
-from . import paths
+from . import layout
 from .errors import UsageError
 
 ENVIRONMENTS = ("staging", "production")
@@ -154,7 +154,7 @@ def key_line(path: Path, keys: tuple[str, ...]) -> int | None:
 
 
 def load_taxonomy() -> dict:
-    return read_yaml(paths.params_dir() / "taxonomy.yaml")
+    return read_yaml(layout.params_dir() / "taxonomy.yaml")
 
 
 def check_env(env: str) -> str:
@@ -179,8 +179,8 @@ def load_params(
 ) -> GateParams:
     """defaults.yaml, then params/<env>.yaml, then --set; validated by the gate's model."""
     check_env(env)
-    defaults_path = paths.params_dir() / "defaults.yaml"
-    env_path = paths.params_dir() / f"{env}.yaml"
+    defaults_path = layout.params_dir() / "defaults.yaml"
+    env_path = layout.params_dir() / f"{env}.yaml"
     defaults = read_yaml(defaults_path)
     env_file = read_yaml(env_path).get("overrides") or {}
     layers = [

@@ -9,12 +9,13 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from . import __version__, config, db, paths, trail
+from . import __version__, config, db, layout, trail
 from .errors import DatabaseError, RolloutGatesError, UsageError
+from .evidence import hand_over
 from .gates import GateSpec, gate_module
-from .ledger import FlagChange, ledger_path, read_ledger
+from .ledger import FlagChange, read_ledger
 from .metrics import Window, fetch_frame, load_query
-from .verdict import BEHIND_TABLE, Check, GateResult, gate_status, write_verdict
+from .verdict import BEHIND_TABLE, Check, GateResult, gate_status
 
 # How far back telemetry is searched for the phase a verdict was taken in, without a ledger.
 PHASE_LOOKBACK = timedelta(days=14)
@@ -60,12 +61,12 @@ class GateContext:
     def evidence_root(self) -> Path:
         """Where recorded verdicts and the flag ledger are: the run's outputs root."""
         if self.run_dir:
-            return self.run_dir.parents[2]
-        return self.evidence_dir or paths.outputs_dir()
+            return layout.root_of_run(self.run_dir)
+        return self.evidence_dir or layout.outputs_dir()
 
     def ledger(self, env: str | None = None) -> list[FlagChange]:
         """The flag changes recorded for `env` (this gate's by default); [] without a ledger."""
-        return read_ledger(ledger_path(self.evidence_root, env or self.env))
+        return read_ledger(layout.ledger_path(self.evidence_root, env or self.env))
 
     def window_of(self, length) -> Window:
         return Window.ending(self.as_of, length)
@@ -91,7 +92,7 @@ class GateContext:
     def save_table(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
         """Keep the table as CSV in the run folder; returns it for display."""
         if self.run_dir is not None:
-            folder = self.run_dir / "tables"
+            folder = layout.tables_dir(self.run_dir)
             folder.mkdir(parents=True, exist_ok=True)
             frame.to_csv(folder / f"{name}.csv", index=False)
         return frame
@@ -103,13 +104,14 @@ class GateContext:
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
         if self.run_dir is not None:
-            folder = self.run_dir / "figures"
+            folder = layout.figures_dir(self.run_dir)
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"{name}.png").write_bytes(buffer.getvalue())
         display(Image(data=buffer.getvalue(), format="png"))
 
     def finish(self, checks: list[Check], advise=None) -> GateResult:
-        """The gate's verdict from its checks, with the advice for its status; written to disk.
+        """The gate's verdict from its checks, with the advice for its status; in a run, handed
+        over to the runner, which records it.
 
         `advise(status)` gives the lines to act on; by default the gate module's `actions`.
         """
@@ -137,7 +139,7 @@ class GateContext:
             **self.phase_fields(),
         )
         if self.run_dir is not None:
-            write_verdict(result, self.run_dir / "verdict.json")
+            hand_over(result)
         return result
 
     def capture_bookings_behind(self, checks: list[Check]) -> None:
@@ -284,5 +286,5 @@ def demo_evidence_root(scenario: str | None) -> Path | None:
     """The latest demo's evidence for this scenario, where preflight and cleanup find verdicts."""
     if not scenario:
         return None
-    root = paths.outputs_dir() / "demo" / "latest" / scenario
+    root = layout.latest_demo_root(scenario)
     return root if root.exists() else None

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import psycopg
 
-from . import admin, embedded, paths
+from . import admin, embedded, layout
 from .config import ENVIRONMENTS
 from .gates import gate_ids, gate_spec
-from .ledger import append_changes, ledger_path
+from .ledger import append_changes
 from .report import write_report
 from .runner import run_gate
 from .verdict import GateResult
@@ -37,10 +37,10 @@ def demo_database(scenario: str, env: str) -> str:
 
 def new_demo_root(parent: Path) -> Path:
     """outputs/demo/<UTC time>/, with outputs/demo/latest pointing at it."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = layout.stamp(datetime.now(UTC))
     root = parent / stamp
     root.mkdir(parents=True, exist_ok=False)
-    latest = parent / "latest"
+    latest = parent / layout.LATEST
     if latest.is_symlink() or not latest.exists():
         latest.unlink(missing_ok=True)
         latest.symlink_to(stamp, target_is_directory=True)
@@ -57,7 +57,7 @@ def run_demo(
     """
     from .simulate import flag_changes, load_scenario, simulate
 
-    root = output_root or new_demo_root(paths.outputs_dir() / "demo")
+    root = output_root or new_demo_root(layout.demo_dir(layout.outputs_dir()))
     echo("starting the embedded PostgreSQL server ...")
     server_url = admin.with_database(embedded.start()["production"], "postgres")
     end = server_clock(server_url)
@@ -70,7 +70,7 @@ def run_demo(
             urls[env] = admin.create_database(server_url, demo_database(name, env), replace=True)
             summary = simulate(urls[env], name, env, end)
             echo(f"simulated {name} ({env}): {summary.rows} events")
-            append_changes(ledger_path(evidence, env), flag_changes(scenario, env, end))
+            append_changes(layout.ledger_path(evidence, env), flag_changes(scenario, env, end))
         for gate_id, env, as_of, settings, label in demo_plan(scenario, end):
             echo(f"[{name}] {gate_id} on {env} as of {as_of:%Y-%m-%d %H:%M} UTC ({label}) ...")
             started = time.monotonic()

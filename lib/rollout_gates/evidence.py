@@ -1,23 +1,67 @@
-"""Recorded verdicts under the evidence root: outputs/<env>/<gate>/<UTC time>/verdict.json."""
+"""Recorded verdicts: the one writer of a run's verdict.json, and the readers of them all.
 
+The kernel does not write the verdict: `hand_over` leaves the result in the executed
+notebook, where the runner takes it (`take_handed_over`) and records it once, after the
+run, so the notebook's banner and metadata and verdict.json are made from the same result.
+"""
+
+import os
 import re
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from . import layout
 from .errors import RolloutGatesError
 from .verdict import GateResult, read_verdict
 
+RESULT_MIME = "application/vnd.rollout-gates.result+json"
 
-def verdict_paths(root: Path, env: str, gate: str) -> list[Path]:
-    return sorted((root / env / gate).glob("*/verdict.json"))
+
+def record_verdict(run_dir: Path, result: GateResult) -> Path:
+    """Write verdict.json atomically (temporary file, then rename): no reader sees half of one."""
+    path = layout.verdict_path(run_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = result.model_dump_json(indent=2)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".verdict-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(payload + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())  # the rename then never points at unwritten data
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def hand_over(result: GateResult) -> None:
+    """In the kernel: leave the result as an output of the cell, for the runner to record."""
+    from IPython.display import display
+
+    display({RESULT_MIME: result.model_dump(mode="json")}, raw=True)
+
+
+def take_handed_over(notebook) -> GateResult | None:
+    """The result the executed notebook handed over (the last, if several), removed from it:
+    the notebook keeps the recorded verdict in its metadata instead. None without one."""
+    found = []
+    for cell in notebook.cells:
+        outputs = cell.get("outputs", [])
+        found += [o["data"][RESULT_MIME] for o in outputs if RESULT_MIME in o.get("data", {})]
+        if outputs:
+            cell.outputs = [o for o in outputs if RESULT_MIME not in o.get("data", {})]
+    return GateResult.model_validate(found[-1]) if found else None
 
 
 def recorded_verdicts(root: Path, env: str, gate: str) -> list[GateResult]:
     """Every readable verdict of a gate, oldest as-of first."""
     results = []
-    for path in verdict_paths(root, env, gate):
+    for path in layout.verdict_paths(root, env, gate):
         try:
             results.append(read_verdict(path))
         except (OSError, ValueError, ValidationError) as exc:

@@ -5,19 +5,21 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
+from . import layout
 from .config import read_yaml
 from .errors import UsageError
 from .ledger import MAX_PARALLEL, SHADOW, V3
 
 BOOLEAN_FLAGS = (V3, SHADOW)
-MAX_PARALLEL_ACCEPTED = range(1, 51)  # the application ignores other values
+# The application reads MAX_PARALLEL as an integer 1-50 and clamps it to 20; unset, it uses 3
+# (spec/telemetry.md, "Feature flags"). What it does with any other value is not documented.
+MAX_PARALLEL_ACCEPTED = (1, 50)
 MAX_PARALLEL_CLAMP = 20
 DEFAULTS = {V3: "false", SHADOW: "false", MAX_PARALLEL: "3"}
 
 
 def load_flag_matrix() -> dict:
-    return read_yaml(paths.params_dir() / "flags.yaml")
+    return read_yaml(layout.params_dir() / "flags.yaml")
 
 
 def phases() -> list[str]:
@@ -43,10 +45,10 @@ def plan_commands(phase: str, env: str) -> list[str]:
     return lines
 
 
-def plan_scale(current: int, target: int, env: str, cap: int = 5) -> list[str]:
-    """Phase 2 Step 5: one step up at a time, never past the cap."""
+def plan_scale(current: int, target: int, env: str, cap: int) -> list[str]:
+    """Phase 2 Step 5: one step up at a time, never past the cap (params: max_parallel_cap)."""
     if target > cap:
-        raise UsageError(f"MAX_PARALLEL {target} is past the cap of {cap} (runbook: max 5)")
+        raise UsageError(f"MAX_PARALLEL {target} is past the cap of {cap} (max_parallel_cap)")
     if target != current + 1:
         raise UsageError(
             f"MAX_PARALLEL goes up one step at a time: from {current} the next value is "
@@ -67,27 +69,46 @@ def set_lines(values: dict[str, str], env: str) -> list[str]:
     return lines
 
 
-def app_value(variable: str, raw: str | None) -> str:
-    """What the application makes of a raw value: exact true/false, MAX_PARALLEL 1-50 clamped."""
+def parse_max_parallel(raw: str) -> int | None:
+    """The MAX_PARALLEL the application runs with for a set value: an integer 1-50, clamped
+    to 20. None for any other value: invalid, so what the application runs with is unknown."""
+    text = raw.strip()
+    low, high = MAX_PARALLEL_ACCEPTED
+    if not re.fullmatch(r"[0-9]+", text) or not low <= int(text) <= high:
+        return None
+    return min(int(text), MAX_PARALLEL_CLAMP)
+
+
+def app_value(variable: str, raw: str | None) -> str | None:
+    """What the application makes of a raw value: unset is its default, a boolean is exactly
+    true (else false), MAX_PARALLEL is parse_max_parallel's (None: invalid, unknown)."""
     if raw is None:
         return DEFAULTS[variable]
     if variable in BOOLEAN_FLAGS:
         return raw if raw in ("true", "false") else DEFAULTS[variable]
     if variable == MAX_PARALLEL:
-        if re.fullmatch(r"[0-9]+", raw) and int(raw) in MAX_PARALLEL_ACCEPTED:
-            return str(min(int(raw), MAX_PARALLEL_CLAMP))
-        return DEFAULTS[variable]
+        value = parse_max_parallel(raw)
+        return None if value is None else str(value)
     return raw
+
+
+def describe_reading(value: str | None) -> str:
+    """What the application makes of a value, in words (app_value's None is an invalid one)."""
+    if value is None:
+        low, high = MAX_PARALLEL_ACCEPTED
+        return f"not an integer {low}-{high}: invalid, what the application runs with is unknown"
+    return f"the application reads {value!r}"
 
 
 def validate_setting(variable: str, value: str) -> str:
     """A value to record in the ledger must be one the application accepts as written."""
     if variable not in DEFAULTS:
         raise UsageError(f"unknown flag {variable!r}; known: {', '.join(DEFAULTS)}")
-    if app_value(variable, value) != value:
-        raise UsageError(
-            f"{variable}={value!r}: the application would read {app_value(variable, value)!r}"
-        )
+    reads = app_value(variable, value)
+    if reads is None:
+        raise UsageError(f"{variable}={value!r}: {describe_reading(reads)}")
+    if reads != value:
+        raise UsageError(f"{variable}={value!r}: the application would read {reads!r}")
     return value
 
 
@@ -117,13 +138,13 @@ class Mismatch:
     variable: str
     expected: str
     found: str | None
-    app_reads: str
+    app_reads: str | None  # None: an invalid MAX_PARALLEL
 
     def describe(self) -> str:
         found = "missing" if self.found is None else repr(self.found)
         return (
             f"{self.variable}: expected {self.expected!r}, found {found} "
-            f"(the application reads {self.app_reads!r})"
+            f"({describe_reading(self.app_reads)})"
         )
 
 

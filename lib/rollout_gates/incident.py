@@ -13,17 +13,17 @@ import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from . import db
+from . import db, layout
 from .display import ICONS, format_value
 from .errors import UsageError
 from .evidence import recorded_verdicts
 from .gates import gate_ids, gate_spec
-from .ledger import ledger_path, read_ledger
+from .ledger import read_ledger
 from .legacy import last_rollback
 from .verdict import BEHIND_LISTED, BEHIND_TABLE, GateResult, Status
 
 # What a cited run contributes to the bundle (no notebook: its code is not evidence).
-CITED = ("{gate}.html", "verdict.json", "tables", "figures")
+CITED = ("{gate}.html", layout.VERDICT, layout.TABLES, layout.FIGURES)
 AROUND = timedelta(hours=6)  # flag ledger entries shown either side of the failure
 ROWS_SHOWN = 20  # rows of a captured table shown in the draft (all are in the zip)
 
@@ -47,7 +47,7 @@ def failing_run(root: Path, env: str, at: datetime | None) -> GateResult:
     """
     from .report import with_phase
 
-    changes = read_ledger(ledger_path(root, env))
+    changes = read_ledger(layout.ledger_path(root, env))
     fails = [
         run
         for gate in gate_ids()
@@ -65,7 +65,7 @@ def failing_run(root: Path, env: str, at: datetime | None) -> GateResult:
 
 def rollback_after(root: Path, env: str, failed: GateResult):
     """The flag change that rolled V3 back after the failure, and the rollback gate's verdict."""
-    changes = read_ledger(ledger_path(root, env))
+    changes = read_ledger(layout.ledger_path(root, env))
     later = [c.at for c in changes if c.at >= failed.as_of]
     rollback = last_rollback(changes, max(later)) if later else None
     if rollback is not None and rollback.at < failed.as_of - AROUND:
@@ -85,7 +85,7 @@ def write_incident(
     root = root.resolve()
     failed = failing_run(root, env, at)
     changes, rollback, verified = rollback_after(root, env, failed)
-    folder = (output or root / env / "incidents" / f"{failed.as_of:%Y%m%dT%H%M%SZ}").resolve()
+    folder = (output or layout.incident_dir(root, env, failed.as_of)).resolve()
     if folder.exists():
         shutil.rmtree(folder)
     evidence = folder / "evidence"
@@ -134,7 +134,7 @@ def render(env, failed, rollback, verified, changes, links, folder: Path) -> str
             return "(no run folder recorded)"
         parts = [
             f"[{p.name}]({rel(p)})"
-            for p in (target / f"{run.gate}.html", target / "verdict.json")
+            for p in (target / f"{run.gate}.html", layout.verdict_path(target))
             if p.exists()
         ]
         return " · ".join(parts)
@@ -189,7 +189,7 @@ def render(env, failed, rollback, verified, changes, links, folder: Path) -> str
     lines += ["", "## Captured tables", ""]
     for run in (failed, verified):
         target = links.get(id(run)) if run is not None else None
-        for table in sorted((target / "tables").glob("*.csv")) if target else []:
+        for table in sorted(layout.tables_dir(target).glob("*.csv")) if target else []:
             if table.stem == BEHIND_TABLE:
                 continue  # shown above, with the trails
             lines.append(f"### [{run.gate}: {table.stem}]({rel(table)})")
@@ -198,7 +198,7 @@ def render(env, failed, rollback, verified, changes, links, folder: Path) -> str
             lines.append("")
     for run in (failed, verified):
         target = links.get(id(run)) if run is not None else None
-        for figure in sorted((target / "figures").glob("*.png")) if target else []:
+        for figure in sorted(layout.figures_dir(target).glob("*.png")) if target else []:
             lines += [f"![{run.gate}: {figure.stem}]({rel(figure)})", ""]
     lines += ["## Flag ledger around it", "", "| at (UTC) | variable | old | new | by |"]
     lines.append("|---|---|---|---|---|")
@@ -215,7 +215,7 @@ def render(env, failed, rollback, verified, changes, links, folder: Path) -> str
 
 def bookings_section(target: Path | None, rel) -> list[str]:
     """The bookings behind the failing checks (trail.py's table), by check, with their trails."""
-    table = target / "tables" / f"{BEHIND_TABLE}.csv" if target else None
+    table = layout.tables_dir(target) / f"{BEHIND_TABLE}.csv" if target else None
     if table is None or not table.exists():
         return []
     with open(table, newline="") as handle:

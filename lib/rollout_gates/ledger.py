@@ -31,10 +31,6 @@ class FlagChange:
         return json.dumps(record, sort_keys=True)
 
 
-def ledger_path(root: Path, env: str) -> Path:
-    return root / env / "flags.jsonl"
-
-
 def read_ledger(path: Path) -> list[FlagChange]:
     """All changes, oldest first; [] when there is no ledger."""
     if not path.exists():

@@ -15,16 +15,11 @@ from pathlib import Path
 
 from .errors import RolloutGatesError
 
-LOCKS_FOLDER = ".locks"  # beside the gates' folders, so that a gate folder holds only runs
 POLL_SECONDS = 0.2
 
 
 class LockTimeout(RolloutGatesError):
     """Another run of the same gate held the lock for longer than we were willing to wait."""
-
-
-def lock_path(output_root: Path, env: str, gate_id: str) -> Path:
-    return output_root / env / LOCKS_FOLDER / f"{gate_id}.lock"
 
 
 @contextlib.contextmanager

@@ -2,9 +2,10 @@
 
 The message goes to a Slack-compatible incoming webhook. It is sent on a change
 of state only (a gate that keeps failing every 30 minutes is one alert, not
-twelve), and its delivery never changes the verdict: a failed post is recorded
-in the run's verdict.json beside it. The webhook URL is a secret and is never
-written anywhere.
+twelve), and its delivery never changes the verdict: how it went (a failed post
+too) is part of the result the runner records in the run's verdict.json. Earlier
+verdicts are only read here. The webhook URL is a secret and is never written
+anywhere.
 """
 
 import json
@@ -15,9 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import db
-from .evidence import verdict_paths
-from .verdict import GateResult, Notification, Status, read_verdict, write_verdict
+from . import db, layout
+from .verdict import GateResult, Notification, Status, read_verdict
 
 EMOJI = {"fail": ":red_circle:", "error": ":warning:", "recovered": ":large_green_circle:"}
 RETRIED_HTTP_STATUSES = {429, 500, 502, 503, 504}
@@ -102,7 +102,7 @@ def previous_status(result: GateResult) -> Status | None:
     if not result.run_dir:
         return None
     run_dir = Path(result.run_dir)
-    all_runs = verdict_paths(run_dir.parents[2], result.env, result.gate)
+    all_runs = layout.verdict_paths(layout.root_of_run(run_dir), result.env, result.gate)
     earlier = [path for path in all_runs if path.parent.name < run_dir.name]
     for path in reversed(earlier):
         try:
@@ -116,9 +116,10 @@ def previous_status(result: GateResult) -> Status | None:
 
 
 def notify_run(result: GateResult, webhook_url: str, **post_options) -> GateResult:
-    """Post about the run if its state changed; record the delivery in its verdict.json.
+    """Post about the run if its state changed, before its verdict is recorded.
 
-    Returns the result with its `notification`; the status is never changed.
+    Returns the result with its `notification` (how the delivery went) for the runner to
+    record; the status is never changed.
     """
     kind = notification_kind(result.status, previous_status(result))
     if kind is None:
@@ -131,7 +132,4 @@ def notify_run(result: GateResult, webhook_url: str, **post_options) -> GateResu
         error=problem,
         at=datetime.now(UTC),
     )
-    updated = result.model_copy(update={"notification": notification})
-    if result.run_dir:
-        write_verdict(updated, Path(result.run_dir) / "verdict.json")
-    return updated
+    return result.model_copy(update={"notification": notification})

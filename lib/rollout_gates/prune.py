@@ -8,14 +8,14 @@ the UTC time the run started, not from file times that a copy would change.
 
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from . import layout
 from .verdict import Status, read_verdict
 
-STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 KEPT_STATUSES = (Status.FAIL, Status.ERROR)
 
 
@@ -31,22 +31,14 @@ class RunFolder:
         return self.path.parent
 
 
-def run_started(name: str) -> datetime | None:
-    """20261129T030000Z or 20261129T030000Z-2 -> its time; None for anything else."""
-    try:
-        return datetime.strptime(name.split("-")[0], STAMP_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-
-
-def find_runs(env_root: Path) -> list[RunFolder]:
-    """Run folders under outputs/<env>/: <gate>/<stamp>/ and replays/<gate>/<stamp>/."""
+def find_runs(root: Path, env: str) -> list[RunFolder]:
+    """The environment's run folders: its gates' runs and its replays."""
     runs = []
-    for folder in sorted([*env_root.glob("*/*"), *env_root.glob("replays/*/*")]):
-        started = run_started(folder.name)
+    for folder in layout.run_dirs(root, env):
+        started = layout.parse_stamp(folder.name)
         if started is None or folder.is_symlink() or not folder.is_dir():
             continue
-        runs.append(RunFolder(folder, started, read_status(folder / "verdict.json")))
+        runs.append(RunFolder(folder, started, read_status(layout.verdict_path(folder))))
     return runs
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.patches import Patch
 
+from . import layout
 from .context import GateContext
 from .errors import UsageError
 from .gates import gate_module
@@ -137,12 +138,13 @@ def figure_png(figure) -> bytes:
 def write_evidence(run_dir: str, gate: GateContext, frame: pd.DataFrame, figure) -> dict:
     """The replay's tables, figure and replay.json summary in its folder; returns the summary."""
     folder = Path(run_dir)
-    (folder / "tables").mkdir(parents=True, exist_ok=True)
-    (folder / "figures").mkdir(parents=True, exist_ok=True)
+    tables, figures = layout.tables_dir(folder), layout.figures_dir(folder)
+    tables.mkdir(parents=True, exist_ok=True)
+    figures.mkdir(parents=True, exist_ok=True)
     timeline = gate_timeline(frame)
-    frame.to_csv(folder / "tables" / "checks.csv", index=False)
-    timeline.to_csv(folder / "tables" / "timeline.csv", index=False)
-    (folder / "figures" / "timeline.png").write_bytes(figure_png(figure))
+    frame.to_csv(tables / "checks.csv", index=False)
+    timeline.to_csv(tables / "timeline.csv", index=False)
+    (figures / "timeline.png").write_bytes(figure_png(figure))
     summary = {
         "gate": gate.spec.id,
         "env": gate.env,

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from . import layout
 from .checklist import checklist_markdown
 from .display import ICONS, format_value
 from .evidence import recorded_verdicts
 from .gates import CHECKPOINT_PHASE, gate_checklist, gate_ids, gate_spec
-from .ledger import MAX_PARALLEL, FlagChange, ledger_path, phase_at, read_ledger
+from .ledger import MAX_PARALLEL, FlagChange, phase_at, read_ledger
 from .legacy import PhaseClock, in_checkpoint_phase, last_rollback, rollout_clock
 from .verdict import GateResult
 
@@ -81,7 +82,9 @@ def timeline(
 
 def render_markdown(root: Path, env: str, report_path: Path) -> str:
     """The whole report; links are relative to where the report is written."""
-    ledgers = {e: read_ledger(ledger_path(root, e)) for e in {env, *(e for _, e in gates_of(env))}}
+    ledgers = {
+        e: read_ledger(layout.ledger_path(root, e)) for e in {env, *(e for _, e in gates_of(env))}
+    }
     verdicts = {
         gate: [
             with_phase(run, ledgers[gate_env]) for run in recorded_verdicts(root, gate_env, gate)
@@ -90,7 +93,7 @@ def render_markdown(root: Path, env: str, report_path: Path) -> str:
     }
     verdicts = {gate: runs for gate, runs in verdicts.items() if runs}
     changes = ledgers[env]
-    staging = read_ledger(ledger_path(root, "staging"))
+    staging = read_ledger(layout.ledger_path(root, "staging"))
     preparation = next((c.at for c in staging if phase_at(staging, c.at) == "full"), None)
     base = report_path.parent
 
@@ -350,7 +353,7 @@ def evidence_links(result: GateResult, link) -> str:
     names = [
         (f"{result.gate}.ipynb", "notebook"),
         (f"{result.gate}.html", "HTML"),
-        ("tables", "tables"),
+        (layout.TABLES, "tables"),
     ]
     return " · ".join(
         f"[{label}]({link(run_dir / name)})" for name, label in names if (run_dir / name).exists()
@@ -387,7 +390,7 @@ def checklist_sections(verdicts: dict[str, list[GateResult]], env: str) -> list[
 def latest_figures(runs: list[GateResult]) -> list[Path]:
     if not runs or not runs[-1].run_dir:
         return []
-    return sorted((Path(runs[-1].run_dir) / "figures").glob("*.png"))
+    return sorted(layout.figures_dir(Path(runs[-1].run_dir)).glob("*.png"))
 
 
 def history_tables(verdicts: dict[str, list[GateResult]], link) -> str:
@@ -425,7 +428,7 @@ def duration(span: timedelta | None) -> str:
 def write_report(root: Path, env: str, output: Path | None = None, fmt: str = "md") -> Path:
     """Write verification.md (or .html, self-contained) and return its path."""
     root = root.resolve()  # links are relative to real folders, not through `latest`
-    path = output or root / env / ("verification.md" if fmt == "md" else "verification.html")
+    path = output or layout.report_path(root, env, fmt)
     path = path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     markdown = render_markdown(root, env, path)

@@ -6,16 +6,16 @@ import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 
-from . import __version__, config, db, paths
+from . import __version__, config, db, layout
 from .context import parse_as_of
 from .display import verdict_markdown
 from .errors import RolloutGatesError
+from .evidence import record_verdict, take_handed_over
 from .gates import gate_module
-from .lock import gate_lock, lock_path
-from .verdict import GateResult, Status, read_verdict, write_verdict
+from .lock import gate_lock
+from .verdict import GateResult, Status
 
 KERNEL_NAME = "rollout-gates"
 TEXT_SUFFIXES = {".ipynb", ".html", ".json", ".csv", ".md", ".txt", ".log"}
@@ -52,6 +52,7 @@ def run_gate(
     execution_timeout: int = 600,
     lock_wait: float = 600,
     secrets: tuple[str, ...] = (),
+    webhook_url: str | None = None,
 ) -> GateResult:
     """Run one gate into outputs/<env>/<gate>/<UTC timestamp>/ and return its verdict.
 
@@ -60,12 +61,13 @@ def run_gate(
     `lock_wait` seconds, then raises LockTimeout. Once the run folder exists, every
     failure ends as an ERROR verdict beside the partial notebook; Ctrl-C or SIGTERM
     too, after which RunInterrupted is raised. `secrets` are scrubbed from the evidence
-    besides the database password.
+    besides the database password. With `webhook_url`, a change of state is announced
+    (notify.notify_run) before the verdict, with how the delivery went, is recorded.
     """
     params = check_request(gate_id, env, db_url=db_url, as_of=as_of, overrides=overrides)
     # Absolute: the kernel runs inside the run folder, where a relative path would nest.
-    root = (output_root or paths.outputs_dir()).resolve()
-    with gate_lock(lock_path(root, env, gate_id), lock_wait, f"{gate_id} on {env}"):
+    root = (output_root or layout.outputs_dir()).resolve()
+    with gate_lock(layout.lock_path(root, env, gate_id), lock_wait, f"{gate_id} on {env}"):
         return _run_locked(
             gate_id,
             env,
@@ -73,16 +75,18 @@ def run_gate(
             db_url=db_url,
             as_of=as_of,
             overrides=overrides,
-            run_dir=make_run_dir(root, env, gate_id),
+            run_dir=layout.make_run_dir(layout.gate_dir(root, env, gate_id)),
             progress=progress,
             execution_timeout=execution_timeout,
             secrets=secrets,
+            webhook_url=webhook_url,
         )
 
 
 def _run_locked(
-    gate_id, env, params, *, db_url, as_of, overrides, run_dir, progress, execution_timeout, secrets
-) -> GateResult:
+    gate_id, env, params, *, db_url, as_of, overrides, run_dir, progress, execution_timeout,
+    secrets, webhook_url,
+) -> GateResult:  # fmt: skip
     module = gate_module(gate_id)
     notebook_path = run_dir / f"{gate_id}.ipynb"
     secrets = tuple(filter(None, [*db.secrets_of(db_url), *secrets]))
@@ -90,7 +94,7 @@ def _run_locked(
     exporter = start_html_exporter()
     try:
         error = execute(
-            paths.notebooks_dir() / f"{gate_id}.ipynb",
+            layout.notebooks_dir() / f"{gate_id}.ipynb",
             notebook_path,
             parameters={
                 "env": env,
@@ -104,12 +108,12 @@ def _run_locked(
         )
     except KeyboardInterrupt:
         interrupted, error = True, INTERRUPTED
-    verdict_path = run_dir / "verdict.json"
-    if error is None and not verdict_path.exists():
+    notebook = read_notebook(notebook_path)
+    handed_over = take_handed_over(notebook)
+    result = handed_over if error is None else None
+    if error is None and result is None:
         error = "the notebook finished without recording a verdict"
-    if error is None:
-        result = read_verdict(verdict_path)
-    else:
+    if error is not None:
         result = GateResult(
             gate=gate_id,
             env=env,
@@ -121,8 +125,12 @@ def _run_locked(
             tool_version=__version__,
             run_dir=str(run_dir),
         )
-        write_verdict(result, verdict_path)
-    annotate_notebook(notebook_path, result)
+    if webhook_url and not interrupted:
+        from .notify import notify_run  # here: urllib's HTTP stack only for runs that alert
+
+        result = notify_run(result, webhook_url)
+    record_verdict(run_dir, result)
+    annotate_notebook(notebook, notebook_path, result)
     render_html(notebook_path, run_dir / f"{gate_id}.html", exporter.result())
     for leaked in scrub_secrets(run_dir, secrets):
         print(f"warning: removed a secret from {leaked} (please report this)", file=sys.stderr)
@@ -149,11 +157,11 @@ def run_replay(
     """
     check_request(gate_id, env, db_url=db_url, as_of=end, overrides=overrides)
     parse_as_of(start)
-    root = (output_root or paths.outputs_dir()).resolve()
-    run_dir = make_run_dir(root, env, f"replays/{gate_id}")
+    root = (output_root or layout.outputs_dir()).resolve()
+    run_dir = layout.make_run_dir(layout.replay_dir(root, env, gate_id))
     notebook_path = run_dir / f"replay-{gate_id}.ipynb"
     error = execute(
-        paths.notebooks_dir() / "replay.ipynb",
+        layout.notebooks_dir() / "replay.ipynb",
         notebook_path,
         parameters={
             "gate": gate_id,
@@ -191,27 +199,6 @@ def check_request(
     parse_as_of(as_of)
     db.sqlalchemy_url(db_url)
     return params
-
-
-def make_run_dir(root: Path, env: str, gate_id: str) -> Path:
-    """A new folder named by the UTC time; a second run in the same second gets a suffix."""
-    parent = root / env / gate_id
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        for attempt in range(1, 1000):
-            candidate = parent / (stamp if attempt == 1 else f"{stamp}-{attempt}")
-            try:
-                candidate.mkdir(mode=0o755)
-                return candidate
-            except FileExistsError:
-                continue
-    except OSError as exc:
-        raise RolloutGatesError(
-            f"cannot write evidence under {parent}: {exc.strerror}; "
-            "choose a writable folder with --output-dir"
-        ) from None
-    raise RolloutGatesError(f"too many runs of {gate_id} in one second under {parent}")
 
 
 @contextlib.contextmanager
@@ -311,11 +298,17 @@ def ensure_kernel() -> None:
         install(kernel_name=KERNEL_NAME, display_name="Python (rollout-gates)", prefix=sys.prefix)
 
 
-def annotate_notebook(path: Path, result: GateResult) -> None:
+def read_notebook(path: Path):
+    """The executed notebook; an empty one when the run ended before papermill wrote it."""
+    import nbformat
+
+    return nbformat.read(path, as_version=4) if path.exists() else nbformat.v4.new_notebook()
+
+
+def annotate_notebook(notebook, path: Path, result: GateResult) -> None:
     """Put the verdict in the notebook's metadata and as a banner cell at its top."""
     import nbformat
 
-    notebook = nbformat.read(path, as_version=4) if path.exists() else nbformat.v4.new_notebook()
     banner = nbformat.v4.new_markdown_cell(verdict_markdown(result))
     banner.metadata["tags"] = ["rollout-gates-verdict"]
     notebook.cells.insert(0, banner)

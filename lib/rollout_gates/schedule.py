@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from . import layout
 from .config import format_duration
 from .errors import UsageError
 
@@ -75,7 +76,7 @@ def on_calendar(every: timedelta) -> str:
 
 def cron_entry(job: Job) -> str:
     """One crontab line; its output is appended to a log beside the evidence."""
-    log = (job.output_dir or job.project / "outputs") / job.env / f"{job.name}.log"
+    log = layout.job_log(job.output_dir or job.project / layout.OUTPUTS, job.env, job.name)
     shell = (
         f"set -a && . {shlex.quote(str(job.env_file))} && set +a && "
         f"{shlex.join(job.command())} >> {shlex.quote(str(log))} 2>&1"

@@ -92,7 +92,7 @@ from pydantic import (
     model_validator,
 )
 
-from . import admin, config, flags, ledger, paths
+from . import admin, config, flags, layout, ledger
 from .db import redact_url
 from .errors import UsageError
 from .gates import RUNBOOK_ORDER
@@ -328,7 +328,7 @@ class Scenario(_Model):
 
 
 def scenarios_dir() -> Path:
-    return paths.params_dir() / "scenarios"
+    return layout.params_dir() / "scenarios"
 
 
 def list_scenarios() -> list[str]:

@@ -1,8 +1,6 @@
 """Checks, gate results and how statuses combine (DESIGN.md, "Verdicts")."""
 
 import json
-import os
-import tempfile
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -169,23 +167,6 @@ def gate_status(checks: list[Check]) -> Status:
     if not checks:
         return Status.INCONCLUSIVE
     return worst(c.status for c in checks)
-
-
-def write_verdict(result: GateResult, path: Path) -> None:
-    """Write atomically (temporary file then rename): a reader never sees half a verdict."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = result.model_dump_json(indent=2)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".verdict-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(payload + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())  # the rename then never points at unwritten data
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def read_verdict(path: Path) -> GateResult:
