@@ -10,6 +10,21 @@ ICONS = {
     Status.ERROR: "🛑",
     Status.FAIL: "❌",
 }
+# Text colours readable on white: where no emoji font is installed the icons are empty
+# boxes, so the status also shows as a coloured word.
+COLOURS = {
+    Status.PASS: "#1a7f37",
+    Status.WARN: "#9a6700",
+    Status.INCONCLUSIVE: "#57606a",
+    Status.ERROR: "#bc4c00",
+    Status.FAIL: "#cf222e",
+}
+
+
+def status_badge(status: Status) -> str:
+    """The status as its icon and its word in its colour (inline HTML, kept by Markdown)."""
+    style = f"color:{COLOURS[status]};font-weight:bold;white-space:nowrap"
+    return f'<span style="{style}">{ICONS[status]} {status}</span>'
 
 
 def format_value(value) -> str:
@@ -25,7 +40,7 @@ def checks_markdown(checks: list[Check]) -> str:
     for check in checks:
         detail = check.detail.replace("|", "\\|")
         rows.append(
-            f"| {check.id} | {check.rule} | {ICONS[check.status]} {check.status} | "
+            f"| {check.id} | {check.rule} | {status_badge(check.status)} | "
             f"{format_value(check.observed)} | {format_value(check.sample_size)} | {detail} |"
         )
     return "\n".join(rows)
@@ -33,7 +48,7 @@ def checks_markdown(checks: list[Check]) -> str:
 
 def verdict_markdown(result: GateResult) -> str:
     """Status first, then why, then what to do."""
-    parts = [f"# {ICONS[result.status]} {result.status}: {result.gate} on {result.env}"]
+    parts = [f"# {status_badge(result.status)}: {result.gate} on {result.env}"]
     if result.simulated:
         parts.append(
             f"> **Simulated data** (scenario `{result.scenario}`): this is not production evidence."
