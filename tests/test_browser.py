@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_gates import paths
+from rollout_gates import layout
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.slow]
 
@@ -65,7 +65,7 @@ def start_jupyterlab(folder: Path, db_url: str) -> tuple[subprocess.Popen, str]:
     is in the page, images included.
     """
     root = folder / "notebooks"
-    shutil.copytree(paths.notebooks_dir(), root)
+    shutil.copytree(layout.notebooks_dir(), root)
     settings = folder / "settings" / "@jupyterlab"
     for extension, plugin, value in [
         ("notebook-extension", "tracker", '{"windowingMode": "none"}'),

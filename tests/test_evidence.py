@@ -1,4 +1,6 @@
+import re
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 
 import nbformat
 import pytest
@@ -54,6 +56,48 @@ def banner_heading(notebook) -> str:
     return banner.source.splitlines()[0]
 
 
+class ExternalRequests(HTMLParser):
+    """The URLs a browser would fetch on opening a page: scripts, stylesheets, images, frames,
+    and modules imported by inline scripts (links a reader may click are not requests)."""
+
+    FETCHED = {("script", "src"), ("img", "src"), ("iframe", "src"), ("link", "href")}
+
+    def __init__(self):
+        super().__init__()
+        self.urls, self.in_script = [], False
+
+    def handle_starttag(self, tag, attrs):
+        self.in_script = tag == "script"
+        self.urls += [
+            value
+            for name, value in attrs
+            if (tag, name) in self.FETCHED and re.match(r"(https?:)?//", value or "")
+        ]
+
+    def handle_data(self, data):
+        if self.in_script:
+            self.urls += re.findall(r"""(?:import|from)\s*\(?\s*['"]((?:https?:)?//[^'"]+)""", data)
+
+
+def external_requests(html: str) -> list[str]:
+    parser = ExternalRequests()
+    parser.feed(html)
+    return parser.urls
+
+
+def test_a_page_fetching_a_cdn_script_is_caught():
+    page = (
+        '<a href="https://example.org/runbook">runbook</a>'
+        '<script src="https://cdnjs.cloudflare.com/require.js"></script>'
+        "<script type=\"module\">import mermaid from 'https://cdn.jsdelivr.net/m.mjs';</script>"
+        '<img src="data:image/png;base64,AAAA">'
+    )
+    assert external_requests(page) == [
+        "https://cdnjs.cloudflare.com/require.js",
+        "https://cdn.jsdelivr.net/m.mjs",
+    ]
+
+
 def kernel_heading(notebook) -> str:
     """The first line of the verdict the notebook's cells showed, in the kernel."""
     [shown] = [
@@ -81,10 +125,15 @@ def test_the_notebook_banner_and_verdict_json_agree(
     notebook = nbformat.read(run.run_dir / "full-health.ipynb", as_version=4)
     assert notebook.metadata["rollout_gates"] == run.verdict
     assert banner_heading(notebook) == kernel_heading(notebook)
-    assert banner_heading(notebook).endswith(" FAIL: full-health on production")
+    assert banner_heading(notebook).endswith(" FAIL</span>: full-health on production")
     outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
     assert not [o for o in outputs if RESULT_MIME in o.get("data", {})], "taken by the runner"
-    assert banner_heading(notebook)[2:] in (run.run_dir / "full-health.html").read_text()
+    html = (run.run_dir / "full-health.html").read_text()
+    assert banner_heading(notebook)[2:] in html
+    # Readable anywhere: offline (no request leaves the page) and without an emoji font
+    # (the status is also a word in its colour).
+    assert external_requests(html) == []
+    assert re.search(r'<span style="color:#[0-9a-f]{6}[^"]*">\S+ FAIL</span>', html)
 
 
 @pytest.mark.db
@@ -109,5 +158,5 @@ def test_a_run_failing_after_the_verdict_cell_records_one_error_verdict(
     assert [p.name for p in run.run_dir.rglob("*verdict*")] == ["verdict.json"]
     executed = nbformat.read(run.run_dir / "full-health.ipynb", as_version=4)
     assert executed.metadata["rollout_gates"] == run.verdict
-    assert banner_heading(executed).endswith(" ERROR: full-health on production")
-    assert kernel_heading(executed).endswith(" FAIL: full-health on production")
+    assert banner_heading(executed).endswith(" ERROR</span>: full-health on production")
+    assert kernel_heading(executed).endswith(" FAIL</span>: full-health on production")

@@ -45,6 +45,11 @@ def notebooks_dir() -> Path:
     return Path(os.environ.get("ROLLOUT_NOTEBOOKS_DIR", PROJECT_ROOT / "notebooks"))
 
 
+def templates_dir() -> Path:
+    """nbconvert templates shipped with the package (the evidence HTML's)."""
+    return Path(__file__).parent / "templates"
+
+
 def outputs_dir() -> Path:
     return Path(os.environ.get("ROLLOUT_OUTPUT_DIR", PROJECT_ROOT / OUTPUTS))
 

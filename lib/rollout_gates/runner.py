@@ -328,12 +328,17 @@ def start_html_exporter() -> Future:
 
 
 def warm_html_exporter():
-    """An HTML exporter that has exported once, so its templates are compiled."""
+    """An HTML exporter, with the evidence template (no CDN scripts), that has exported once,
+    so its templates are compiled."""
     import nbformat
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        template_name="evidence",
+        extra_template_basedirs=[str(layout.templates_dir())],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
     )
     exporter.from_notebook_node(nbformat.v4.new_notebook())
     return exporter
