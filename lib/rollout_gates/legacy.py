@@ -7,8 +7,9 @@ is only a console log line: it is never written, so it is counted only to show t
 is always 0. V3 events are the ones only the coordinator causes: `assignment.coordinator`,
 `assignment.state_machine` and those mirror events.
 
-The SQL lives in queries/shadow_*.sql (the shadow gate uses all of it first; the rollback
-and cleanup gates run the same queries over their own windows). Everything below the
+The SQL lives in queries/legacy_activity.sql, legacy_events.sql, v3_events.sql and
+planner_activity_buckets.sql, named by what they measure: the shadow, rollback and cleanup
+gates run the same queries over their own windows. Everything below the
 `fetch_*` functions is pure.
 """
 
@@ -135,7 +136,7 @@ def fetch_legacy_activity(
     binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
-        "shadow_legacy_activity",
+        "legacy_activity",
         **window.binds(),
         handled_before=window.end - grace,
         **{k: binds[k] for k in _ACTIVITY_BINDS},
@@ -180,7 +181,7 @@ def fetch_legacy_events(connection: Connection, taxonomy: dict, window: Window) 
     binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
-        "shadow_legacy_events",
+        "legacy_events",
         **window.binds(),
         **{
             k: binds[k]
@@ -251,7 +252,7 @@ def fetch_v3_events(
     binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
-        "shadow_v3_events",
+        "v3_events",
         **window.binds(),
         **{k: binds[k] for k in ("v3_sources", "legacy_sources", "mirror_trigger")},
     )
@@ -289,7 +290,7 @@ def fetch_activity_buckets(
     binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
-        "shadow_activity_buckets",
+        "planner_activity_buckets",
         **window.binds(),
         bucket=bucket,
         **{
