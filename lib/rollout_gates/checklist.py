@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from . import ledger
-from .config import format_duration
 from .flags import load_flag_matrix
 from .ledger import FlagChange
 from .metrics import Window
+from .timefmt import format_duration
 from .verdict import Check, GateResult, Status, worst
 
 # The application parses MAX_PARALLEL as an integer 1-50 and clamps it to 1-20

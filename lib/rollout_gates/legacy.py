@@ -14,16 +14,16 @@ gates run the same queries over their own windows. Everything below the
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy.engine import Connection
 
 from .arrivals import FALLBACK, Arrivals, arrival_binds, judge_silence
-from .config import format_duration
 from .ledger import SHADOW, V3, FlagChange, phase_at, phase_started
 from .metrics import Window, bucket_starts, fetch_frame
 from .stats import Proportion
+from .timefmt import as_utc, format_duration, utc
 from .verdict import Check, Status
 
 TELEMETRY = "telemetry"
@@ -31,24 +31,6 @@ LEDGER = "flag ledger"
 
 
 # --- formatting --------------------------------------------------------------------------------
-
-
-def utc(moment: datetime | None) -> str:
-    """A time as operators read it in every detail line: 2026-11-29 03:30:00 UTC."""
-    if moment is None:
-        return "–"
-    return f"{as_utc(moment):%Y-%m-%d %H:%M:%S} UTC"
-
-
-def iso(moment: datetime) -> str:
-    """A time to paste into --as-of or --set: 2026-11-29T03:30:00Z."""
-    return f"{as_utc(moment):%Y-%m-%dT%H:%M:%SZ}"
-
-
-def as_utc(moment: datetime) -> datetime:
-    if isinstance(moment, pd.Timestamp):
-        moment = moment.to_pydatetime()
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def span(duration: timedelta) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from .config import format_duration
 from .errors import UsageError
+from .timefmt import format_duration
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)

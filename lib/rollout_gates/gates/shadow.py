@@ -40,10 +40,10 @@ from ..legacy import (
     fetch_v3_events,
     ledger_clock,
     length,
-    utc,
 )
 from ..metrics import Window
 from ..plots import plot_counts
+from ..timefmt import utc
 from ..verdict import Check, Status
 from . import GateSpec
 

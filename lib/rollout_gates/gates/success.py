@@ -31,7 +31,7 @@ from ..checklist import (
     assess_soak,
     full_mode_start,
 )
-from ..config import Attestations, Duration, GateParams, Rate, format_duration
+from ..config import Attestations, Duration, GateParams, Rate
 from ..ledger import FlagChange
 from ..metrics import (
     OutcomeSummary,
@@ -52,6 +52,7 @@ from ..rates import (
 )
 from ..rules import assess_attestations, assess_no_circuit_opens, assess_sustained_errors
 from ..stats import Proportion, percent
+from ..timefmt import format_duration
 from ..transitions import (
     StuckBookings,
     TransitionCount,
