@@ -43,9 +43,10 @@ import pandas as pd
 
 from rollout_gates import config, ledger, rates, stability, stats, timefmt
 from rollout_gates.arrivals import Arrivals
-from rollout_gates.checklist import ActiveStretch, current_max_parallel, full_mode_start
+from rollout_gates.checklist import current_max_parallel, full_mode_start
 from rollout_gates.gates import full_extended, full_health, prerequisites, scale, success
 from rollout_gates.metrics import FlagDisagreement, OutcomeSummary, Traffic, Window, bucket_starts
+from rollout_gates.phase import ActiveStretch
 from rollout_gates.quality import TelemetryQuality
 from rollout_gates.transitions import StuckBookings, TransitionCount
 from rollout_gates.verdict import Status, gate_status

@@ -21,7 +21,7 @@ monitoring. Both gates judge, over their window:
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy.engine import Connection
@@ -33,13 +33,13 @@ from .metrics import (
     Window,
     bucket_starts,
     fetch_event_buckets,
-    fetch_frame,
     fetch_max_per_hour,
     fetch_outcome_event_buckets,
     fetch_outcomes,
     rates_by_bucket,
     summarize_outcomes,
 )
+from .phase import fetch_active_stretch
 from .rates import (
     RateRule,
     Sample,
@@ -301,31 +301,14 @@ def lookback_of(params: StabilityParams) -> timedelta:
 
 
 def fetch_active_starts(connection: Connection, taxonomy: dict, lookback: Window) -> ActiveStarts:
-    coordinator, legacy = taxonomy["coordinator"], taxonomy["legacy"]
-    frame = fetch_frame(
-        connection,
-        "prerequisites_active_since",
-        lookback_start=lookback.start,
-        window_end=lookback.end,
-        coordinator_source=coordinator["source"],
-        start_type=coordinator["start"],
-        active_mode=coordinator["active_mode"],
-        legacy_sources=list(legacy["sources"]),
-        legacy_started=legacy["started"],
-        inline_source=legacy["inline_source"],
-        coordinator_trigger=legacy["coordinator_trigger"],
-    )
-    row = frame.iloc[0]
-
-    def moment(value):
-        return None if pd.isna(value) else pd.Timeutc(value).to_pydatetime().astimezone(UTC)
-
+    """The lookback's active stretch (phase.fetch_active_stretch), in this module's terms."""
+    stretch = fetch_active_stretch(connection, taxonomy, lookback)
     return ActiveStarts(
-        first_active_start=moment(row["first_active_start"]),
-        active_since=moment(row["active_since"]),
-        last_active_start=moment(row["last_active_start"]),
-        last_legacy_activity=moment(row["last_legacy_activity"]),
-        active_starts=int(row["active_starts"]),
+        first_active_start=stretch.first_active_at,
+        active_since=stretch.stretch_start,
+        last_active_start=stretch.last_active_at,
+        last_legacy_activity=stretch.last_legacy_at,
+        active_starts=stretch.active_starts,
     )
 
 

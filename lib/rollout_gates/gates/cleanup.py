@@ -251,7 +251,7 @@ def evaluate(metrics: CleanupMetrics, params: CleanupParams) -> list[Check]:
     started = metrics.clock.started if metrics.clock and metrics.clock.phase == "full" else None
     return [
         assess_soak(
-            "full_mode_soak",
+            "soak",
             "full",
             metrics.clock,
             params.soak,

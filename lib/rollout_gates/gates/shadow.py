@@ -116,7 +116,7 @@ def evaluate(metrics: ShadowMetrics, params: ShadowParams) -> list[Check]:
         ),
         assess_legacy_routing(metrics.legacy, metrics.arrivals_before, params.confidence),
         assess_soak(
-            "shadow_soak",
+            "soak",
             "shadow",
             metrics.clock,
             params.soak,
