@@ -29,14 +29,14 @@ import psutil
 import psycopg
 import report
 
-from rollout_gates import admin, config, embedded, layout
+from rollout_gates import admin, config, embedded, layout, timefmt
 from rollout_gates.gates import gate_ids, gate_module
 
 SIZES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
 HERE = Path(__file__).parent
 # Parameters a gate would otherwise take from a flag ledger the benchmark does not have.
 SETTINGS = {
-    "rollback": {"rollback_at": (load.END - config.parse_duration("3h")).isoformat()},
+    "rollback": {"rollback_at": (load.END - timefmt.parse_duration("3h")).isoformat()},
     "scale": {"max_parallel": "3"},
 }
 AUTO_EXPLAIN = (

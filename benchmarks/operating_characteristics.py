@@ -41,11 +41,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rollout_gates import config, ledger, rates, stability, stats
+from rollout_gates import config, ledger, rates, stability, stats, timefmt
 from rollout_gates.arrivals import Arrivals
-from rollout_gates.checklist import ActiveStretch, current_max_parallel, full_mode_start
+from rollout_gates.checklist import current_max_parallel, full_mode_start
 from rollout_gates.gates import full_extended, full_health, prerequisites, scale, success
 from rollout_gates.metrics import FlagDisagreement, OutcomeSummary, Traffic, Window, bucket_starts
+from rollout_gates.phase import ActiveStretch
 from rollout_gates.quality import TelemetryQuality
 from rollout_gates.transitions import StuckBookings, TransitionCount
 from rollout_gates.verdict import Status, gate_status
@@ -976,8 +977,8 @@ def main(argv=None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
-    plan = Plan(**{**plan.__dict__, "step": config.parse_duration(args.full_health_step)})
-    windows = tuple(config.parse_duration(w) for w in args.full_health_windows.split(",") if w)
+    plan = Plan(**{**plan.__dict__, "step": timefmt.parse_duration(args.full_health_step)})
+    windows = tuple(timefmt.parse_duration(w) for w in args.full_health_windows.split(",") if w)
     if args.runs:
         plan = Plan(**{**plan.__dict__, "runs": args.runs,
                        "runs_48h_broken": max(1, args.runs // 2)})  # fmt: skip
@@ -1057,7 +1058,7 @@ def main(argv=None) -> int:
         "quick": args.quick,
         "plan": {k: str(v) if isinstance(v, timedelta) else v for k, v in plan.__dict__.items()},
         "criterion_prior": prior,
-        "full_health_windows": [config.format_duration(w) for w in windows],
+        "full_health_windows": [timefmt.format_duration(w) for w in windows],
         "parts": sorted(parts),
         "method": stats.METHOD,
         "confidence": gates.full_health.confidence,

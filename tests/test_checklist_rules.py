@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from rollout_gates.checklist import (
-    ActiveStretch,
     ParallelSetting,
     PhaseStart,
     RunbookChecklist,
@@ -29,6 +28,7 @@ from rollout_gates.errors import RolloutGatesError
 from rollout_gates.gates import preflight, scale, success
 from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3, FlagChange
 from rollout_gates.metrics import OutcomeSummary, Window
+from rollout_gates.phase import ActiveStretch
 from rollout_gates.stats import Proportion
 from rollout_gates.transitions import (
     StuckBookings,

@@ -58,10 +58,8 @@ def test_v3_rollout_is_ready_for_cleanup_and_writes_the_task(
     record_success(tmp_path, scenario_end - timedelta(hours=96))
     run = cleanup(run_gate, scenario_db("v3-rollout"), tmp_path, scenario_end)
     assert run.completed.returncode == 0, run.completed.stdout + run.completed.stderr
-    assert run.statuses == dict.fromkeys(
-        ("full_mode_soak", "success_verdict", "legacy_silent"), "PASS"
-    )
-    assert run.checks["full_mode_soak"]["observed"] == "8d"
+    assert run.statuses == dict.fromkeys(("soak", "success_verdict", "legacy_silent"), "PASS")
+    assert run.checks["soak"]["observed"] == "8d"
     assert run.checks["legacy_silent"]["observed"] == 0
     assert run.checks["legacy_silent"]["sample_size"] == 3360
     task = (run.run_dir / "tables" / "cleanup-task.md").read_text()
@@ -88,7 +86,7 @@ def test_without_a_success_verdict_cleanup_is_inconclusive(
     run = cleanup(run_gate, scenario_db("v3-rollout"), tmp_path, scenario_end)
     assert run.completed.returncode == 3
     assert run.statuses == {
-        "full_mode_soak": "PASS",
+        "soak": "PASS",
         "success_verdict": "INCONCLUSIVE",
         "legacy_silent": "PASS",
     }
@@ -106,11 +104,11 @@ def test_after_a_rollback_cleanup_fails(
     run = cleanup(run_gate, scenario_db("rollback-clean"), tmp_path, scenario_end)
     assert run.completed.returncode == 1
     assert run.statuses == {
-        "full_mode_soak": "FAIL",
+        "soak": "FAIL",
         "success_verdict": "INCONCLUSIVE",
         "legacy_silent": "FAIL",
     }
-    assert "legacy mode" in run.checks["full_mode_soak"]["detail"]
+    assert "legacy mode" in run.checks["soak"]["detail"]
     rows = list(csv.DictReader((run.run_dir / "tables" / "legacy-events.csv").open()))
     assert {r["event_type"] for r in rows} >= {
         "auto_assign.started",
@@ -122,5 +120,5 @@ def test_empty_database_is_inconclusive(run_gate, make_database, scenario_end, t
     run = cleanup(run_gate, make_database("cleanup_empty"), tmp_path, scenario_end)
     assert run.completed.returncode == 3
     assert run.statuses == dict.fromkeys(
-        ("full_mode_soak", "success_verdict", "legacy_silent"), "INCONCLUSIVE"
+        ("soak", "success_verdict", "legacy_silent"), "INCONCLUSIVE"
     )

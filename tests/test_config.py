@@ -3,9 +3,10 @@ import shutil
 import pytest
 
 from rollout_gates import layout
-from rollout_gates.config import Attestations, load_params, parse_duration, parse_overrides
+from rollout_gates.config import Attestations, load_params, parse_overrides
 from rollout_gates.errors import UsageError
 from rollout_gates.gates.full_health import FullHealthParams
+from rollout_gates.timefmt import parse_duration
 
 
 def full_health(env="production", **overrides):

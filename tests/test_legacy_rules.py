@@ -86,10 +86,10 @@ def test_clean_shadow_with_24h_on_the_ledger_passes():
     assert {k: c.status for k, c in checks.items()} == {
         "coordinator_events": Status.PASS,
         "legacy_routing": Status.PASS,
-        "shadow_soak": Status.PASS,
+        "soak": Status.PASS,
         "legacy_baseline": Status.PASS,
     }
-    assert "flag ledger" in checks["shadow_soak"].detail
+    assert "flag ledger" in checks["soak"].detail
 
 
 def test_leaked_coordinator_events_fail_and_point_at_the_table():
@@ -117,13 +117,13 @@ def test_no_bookings_at_all_is_inconclusive_not_pass():
 def test_shadow_younger_than_soak_is_inconclusive_with_the_time_it_can_pass():
     # Shadow on since 10:00, 2h before the as-of: 24h later, at 2026-11-30 10:00, it can pass.
     recent = [change(2, V3, "false"), change(2, SHADOW, "true")]
-    check = shadow_checks(changes=recent)["shadow_soak"]
+    check = shadow_checks(changes=recent)["soak"]
     assert check.status is Status.INCONCLUSIVE
     assert "can pass at 2026-11-30 10:00:00 UTC" in check.detail
 
 
 def test_without_a_ledger_the_soak_is_inconclusive_because_shadow_is_invisible():
-    check = shadow_checks(changes=[])["shadow_soak"]
+    check = shadow_checks(changes=[])["soak"]
     assert check.status is Status.INCONCLUSIVE
     assert "cannot be seen in telemetry" in check.detail
     assert "no V3 event in the last" in check.detail
@@ -141,7 +141,7 @@ def test_ledger_entries_after_the_as_of_are_ignored():
 
 
 def test_shadow_gate_in_full_mode_is_not_a_shadow_soak():
-    check = shadow_checks(changes=SHADOW_FLIP + FULL_FLIP)["shadow_soak"]
+    check = shadow_checks(changes=SHADOW_FLIP + FULL_FLIP)["soak"]
     assert check.status is Status.INCONCLUSIVE
     assert "says full mode" in check.detail
 
@@ -380,7 +380,7 @@ def test_telemetry_clock_with_v3_off_in_the_latest_hour_says_legacy():
     clock = cleanup.clock_from_buckets(buckets([(3, 2, 2), (1, 2, 0)]), LOOKBACK)
     assert clock.phase == "legacy"
     check = assess_soak(
-        "full_mode_soak", "full", clock, 7 * 24 * H, AS_OF, unknown="", wrong_phase=Status.FAIL
+        "soak", "full", clock, 7 * 24 * H, AS_OF, unknown="", wrong_phase=Status.FAIL
     )
     assert check.status is Status.FAIL
 
@@ -426,19 +426,19 @@ def cleanup_checks(**kwargs):
 def test_cleanup_passes_after_seven_days_with_a_recent_success_pass_and_a_silent_planner():
     checks = cleanup_checks(changes=EIGHT_DAYS_OF_FULL, success=recorded())
     assert {k: c.status for k, c in checks.items()} == dict.fromkeys(
-        ("full_mode_soak", "success_verdict", "legacy_silent"), Status.PASS
+        ("soak", "success_verdict", "legacy_silent"), Status.PASS
     )
 
 
 def test_full_mode_younger_than_seven_days_is_inconclusive_with_the_time_it_can_pass():
     # Full mode since 2026-11-28 16:00 (20h before the as-of): it can pass on 2026-12-05 16:00.
-    check = cleanup_checks(success=recorded(days_before=0))["full_mode_soak"]
+    check = cleanup_checks(success=recorded(days_before=0))["soak"]
     assert check.status is Status.INCONCLUSIVE
     assert "can pass at 2026-12-05 16:00:00 UTC" in check.detail
 
 
 def test_v3_off_on_the_ledger_fails_cleanup():
-    check = cleanup_checks(changes=FULL_FLIP + ROLLBACK, success=recorded())["full_mode_soak"]
+    check = cleanup_checks(changes=FULL_FLIP + ROLLBACK, success=recorded())["soak"]
     assert check.status is Status.FAIL
     assert "legacy mode" in check.detail
 

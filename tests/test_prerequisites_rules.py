@@ -429,7 +429,7 @@ def sql(name):
 
 
 OWN_QUERIES = (
-    "prerequisites_active_since",
+    "full_mode_start",
     "full_extended_durations",
     "full_extended_retry_reasons",
 )

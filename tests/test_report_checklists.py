@@ -80,7 +80,7 @@ def test_a_check_cannot_pass_on_no_data():
 def test_every_checklist_names_only_checks_its_gate_emits():
     # The ids each gate's evaluate() returns, as written in its module and tests.
     emitted = {
-        "success": {"full_mode_soak", "success_rate", "success_sustained", "manual_review_rate",
+        "success": {"soak", "success_rate", "success_sustained", "manual_review_rate",
                     "sustained_errors", "circuit_opens", "state_transitions", "stuck_bookings",
                     "attest.no_customer_reports", "attest.confirmation_emails"},
         "prerequisites": {"soak", "success_rate", "manual_review_rate", "red_flag_hours",
@@ -96,7 +96,7 @@ def test_every_checklist_names_only_checks_its_gate_emits():
 # --- the report from a FAILing success verdict (issue 13, item 1) ------------------------------
 
 FAILING_SUCCESS = [
-    check("full_mode_soak", "PASS"),
+    check("soak", "PASS"),
     check("success_rate", "PASS"),
     check("success_sustained", "FAIL"),  # a red-flag hour hidden by the 48h average
     check("manual_review_rate", "PASS"),

@@ -13,7 +13,7 @@ import pytest
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
-CHECKS = ("max_parallel_below_cap", "full_mode_soak", "success_rate", "time_since_last_change")
+CHECKS = ("max_parallel_below_cap", "soak", "success_rate", "time_since_last_change")
 
 
 def scale(run_gate, url, output_dir, as_of, *settings):
@@ -36,8 +36,8 @@ def test_scale_ready_passes_and_gives_the_commands_for_four(
     assert run.statuses == dict.fromkeys(CHECKS, "PASS")
     checks = run.checks
     assert checks["max_parallel_below_cap"]["observed"] == 3
-    assert "flag ledger" in checks["full_mode_soak"]["detail"]
-    assert checks["full_mode_soak"]["observed"] == "60h 00m"
+    assert "flag ledger" in checks["soak"]["detail"]
+    assert checks["soak"]["observed"] == "60h 00m"
     assert checks["success_rate"]["sample_size"] == 1920
     assert checks["success_rate"]["observed"] == pytest.approx(1910 / 1920)
     assert run.verdict["actions"] == [
@@ -62,7 +62,7 @@ def test_recent_increase_is_inconclusive_until_six_hours_after_it(
     assert run.verdict["status"] == "INCONCLUSIVE"
     assert run.statuses == {
         "max_parallel_below_cap": "PASS",
-        "full_mode_soak": "PASS",
+        "soak": "PASS",
         "success_rate": "PASS",
         "time_since_last_change": "INCONCLUSIVE",
     }
@@ -87,13 +87,13 @@ def test_at_the_cap_fails_and_without_a_ledger_reads_the_soak_from_telemetry(
     assert run.completed.returncode == 1
     assert run.statuses == {
         "max_parallel_below_cap": "FAIL",
-        "full_mode_soak": "PASS",
+        "soak": "PASS",
         "success_rate": "PASS",
         "time_since_last_change": "INCONCLUSIVE",
     }
     assert "at the cap 5" in run.checks["max_parallel_below_cap"]["detail"]
-    assert "telemetry" in run.checks["full_mode_soak"]["detail"]
-    assert run.checks["full_mode_soak"]["observed"].startswith("59h")
+    assert "telemetry" in run.checks["soak"]["detail"]
+    assert run.checks["soak"]["observed"].startswith("59h")
 
 
 def test_empty_database_is_inconclusive(run_gate, make_database, scenario_end, tmp_path):

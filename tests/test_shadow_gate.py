@@ -13,7 +13,7 @@ import pytest
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
-CHECKS = ("coordinator_events", "legacy_routing", "shadow_soak", "legacy_baseline")
+CHECKS = ("coordinator_events", "legacy_routing", "soak", "legacy_baseline")
 
 
 def shadow(run_gate, url, output_dir, as_of, *settings):
@@ -37,8 +37,8 @@ def test_clean_shadow_passes_and_records_the_legacy_baseline(
     checks = run.checks
     assert checks["coordinator_events"]["observed"] == 0
     assert checks["coordinator_events"]["sample_size"] == 960
-    assert checks["shadow_soak"]["observed"] == "30h"
-    assert "flag ledger" in checks["shadow_soak"]["detail"]
+    assert checks["soak"]["observed"] == "30h"
+    assert "flag ledger" in checks["soak"]["detail"]
     baseline = checks["legacy_baseline"]
     assert (baseline["sample_size"], baseline["observed"]) == (950, pytest.approx(903 / 950))
     assert baseline["interval"][0] < 903 / 950 < baseline["interval"][1]
@@ -91,7 +91,7 @@ def test_silent_legacy_planner_fails_on_legacy_routing(
     assert run.statuses == {
         "coordinator_events": "PASS",
         "legacy_routing": "FAIL",
-        "shadow_soak": "PASS",
+        "soak": "PASS",
         "legacy_baseline": "WARN",
     }
     assert run.checks["legacy_routing"]["sample_size"] == 960
@@ -109,8 +109,8 @@ def test_full_mode_in_production_fails_the_shadow_gate(
     assert run.statuses["coordinator_events"] == "FAIL"
     assert run.checks["coordinator_events"]["detail"].endswith("(listed in tables/v3-events.csv)")
     assert run.statuses["legacy_routing"] == "FAIL"
-    assert run.statuses["shadow_soak"] == "INCONCLUSIVE"
-    assert "cannot be seen in telemetry" in run.checks["shadow_soak"]["detail"]
+    assert run.statuses["soak"] == "INCONCLUSIVE"
+    assert "cannot be seen in telemetry" in run.checks["soak"]["detail"]
 
 
 def test_empty_database_is_inconclusive(run_gate, make_database, scenario_end, tmp_path):
@@ -120,6 +120,6 @@ def test_empty_database_is_inconclusive(run_gate, make_database, scenario_end, t
     assert run.statuses == {
         "coordinator_events": "INCONCLUSIVE",
         "legacy_routing": "INCONCLUSIVE",
-        "shadow_soak": "INCONCLUSIVE",
+        "soak": "INCONCLUSIVE",
         "legacy_baseline": "WARN",
     }

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from rollout_gates import admin, config, simulate
+from rollout_gates import admin, config, simulate, timefmt
 from rollout_gates.errors import UsageError
 from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3
 
@@ -296,8 +296,8 @@ def test_no_event_is_written_after_end():
 )
 def test_period_outcomes_are_exact_quotas(name, start, end, expected):
     rows = rows_without_noise(name)
-    window_start = END - config.parse_duration(start)
-    window_end = END - config.parse_duration(end) if end else END
+    window_start = END - timefmt.parse_duration(start)
+    window_end = END - timefmt.parse_duration(end) if end else END
     assert booking_outcomes(rows, window_start, window_end) == Counter(expected)
 
 

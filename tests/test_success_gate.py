@@ -15,7 +15,7 @@ import pytest
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 DATA_CHECKS = (
-    "full_mode_soak",
+    "soak",
     "success_rate",
     "success_sustained",
     "manual_review_rate",
@@ -73,7 +73,7 @@ def test_missing_attestations_are_inconclusive(run_gate, scenario_db, scenario_e
         "attest.no_customer_reports": "INCONCLUSIVE",
         "attest.confirmation_emails": "INCONCLUSIVE",
     }
-    assert "telemetry" in run.checks["full_mode_soak"]["detail"]
+    assert "telemetry" in run.checks["soak"]["detail"]
     assert (
         'attest.confirmation_emails="your name"'
         in (run.checks["attest.confirmation_emails"]["detail"])

@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 
 from . import ledger
-from .config import format_duration
 from .flags import describe_reading, load_flag_matrix, parse_max_parallel
 from .ledger import FlagChange
-from .metrics import Window
+from .phase import ActiveStretch
+from .timefmt import format_duration
 from .verdict import Check, GateResult, Status, worst
 
 
@@ -223,22 +223,6 @@ def ledger_table(changes: list[FlagChange], as_of: datetime) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class ActiveStretch:
-    """Telemetry of a lookback window: active coordinator starts and legacy activity.
-
-    One row of queries/scale_full_mode_start.sql.
-    """
-
-    lookback: Window
-    active_starts: int = 0
-    first_active_at: datetime | None = None
-    last_active_at: datetime | None = None
-    legacy_events: int = 0
-    last_legacy_at: datetime | None = None
-    stretch_start: datetime | None = None  # first active start after the last legacy event
-
-
-@dataclass(frozen=True)
 class PhaseStart:
     """Whether full mode is on at the as-of, since when, and how we know."""
 
@@ -328,7 +312,7 @@ def full_mode_from_telemetry(stretch: ActiveStretch) -> PhaseStart:
 def assess_soak(start: PhaseStart, as_of: datetime, soak: timedelta) -> Check:
     """Full mode on for `soak` before the as-of, else INCONCLUSIVE with when it can pass."""
     common = {
-        "id": "full_mode_soak",
+        "id": "soak",
         "rule": f"full mode on for at least {span(soak)}",
         "threshold": span(soak),
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__, config, db, layout
+from . import __version__, config, db, layout, timefmt
 from .errors import EXIT_ERROR, RolloutGatesError, UsageError
 from .verdict import GateResult, Status, worst
 
@@ -79,7 +79,7 @@ def parse_duration_option(ctx, param, value):
     if value is None:
         return None
     try:
-        return config.parse_duration(value)
+        return timefmt.parse_duration(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
@@ -319,7 +319,7 @@ def replay_command(gate, env, start, end, step, db_url, settings, output_dir, ti
             db_url=url,
             start=start,
             end=end,
-            step=config.format_duration(step),
+            step=timefmt.format_duration(step),
             overrides=config.parse_overrides(settings),
             output_root=output_dir,
             execution_timeout=timeout,

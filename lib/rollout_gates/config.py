@@ -13,34 +13,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from . import layout
 from .errors import UsageError
+from .timefmt import format_duration, parse_duration
 
 ENVIRONMENTS = ("staging", "production")
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: Any) -> timedelta:
-    """'15m', '1h', '48h', '7d' (or a timedelta) to a positive timedelta."""
-    if isinstance(value, timedelta):
-        duration = value
-    else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(f"{value!r} is not a duration like 30s, 15m, 1h or 7d")
-        duration = timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
-    if duration <= timedelta(0):
-        raise ValueError(f"{value!r} must be longer than zero")
-    return duration
-
-
-def format_duration(duration: timedelta) -> str:
-    seconds = int(duration.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
 
 Duration = Annotated[
     timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)

@@ -162,8 +162,8 @@ class GateContext:
     def phase_fields(self) -> dict:
         """The rollout phase at the as-of (ledger, else telemetry) and whether it is the gate's."""
         from .checklist import full_mode_from_telemetry
-        from .gates.scale import fetch_active_stretch
         from .legacy import in_checkpoint_phase, ledger_clock, rollout_clock
+        from .phase import fetch_active_stretch
 
         changes = self.ledger()
         telemetry = None

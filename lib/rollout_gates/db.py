@@ -10,8 +10,8 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .config import format_duration
 from .errors import DatabaseError, UsageError
+from .timefmt import format_duration
 
 URL_ENV_VARS = ("ROLLOUT_DB_URL", "SUPABASE_DB_URL")
 # Secrets that may sit in the environment: never shown, whatever fails.

@@ -7,22 +7,23 @@ is only a console log line: it is never written, so it is counted only to show t
 is always 0. V3 events are the ones only the coordinator causes: `assignment.coordinator`,
 `assignment.state_machine` and those mirror events.
 
-The SQL lives in queries/shadow_*.sql (the shadow gate uses all of it first; the rollback
-and cleanup gates run the same queries over their own windows). Everything below the
+The SQL lives in queries/legacy_activity.sql, legacy_events.sql, v3_events.sql and
+planner_activity_buckets.sql, named by what they measure: the shadow, rollback and cleanup
+gates run the same queries over their own windows. Everything below the
 `fetch_*` functions is pure.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy.engine import Connection
 
 from .arrivals import FALLBACK, Arrivals, arrival_binds, judge_silence
-from .config import format_duration
 from .ledger import SHADOW, V3, FlagChange, phase_at, phase_started
 from .metrics import Window, bucket_starts, fetch_frame
 from .stats import Proportion
+from .timefmt import as_utc, format_duration, utc
 from .verdict import Check, Status
 
 TELEMETRY = "telemetry"
@@ -30,24 +31,6 @@ LEDGER = "flag ledger"
 
 
 # --- formatting --------------------------------------------------------------------------------
-
-
-def utc(moment: datetime | None) -> str:
-    """A time as operators read it in every detail line: 2026-11-29 03:30:00 UTC."""
-    if moment is None:
-        return "–"
-    return f"{as_utc(moment):%Y-%m-%d %H:%M:%S} UTC"
-
-
-def iso(moment: datetime) -> str:
-    """A time to paste into --as-of or --set: 2026-11-29T03:30:00Z."""
-    return f"{as_utc(moment):%Y-%m-%dT%H:%M:%SZ}"
-
-
-def as_utc(moment: datetime) -> datetime:
-    if isinstance(moment, pd.Timestamp):
-        moment = moment.to_pydatetime()
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def span(duration: timedelta) -> str:
@@ -135,7 +118,7 @@ def fetch_legacy_activity(
     binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
-        "shadow_legacy_activity",
+        "legacy_activity",
         **window.binds(),
         handled_before=window.end - grace,
         **{k: binds[k] for k in _ACTIVITY_BINDS},
@@ -180,7 +163,7 @@ def fetch_legacy_events(connection: Connection, taxonomy: dict, window: Window) 
     binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
-        "shadow_legacy_events",
+        "legacy_events",
         **window.binds(),
         **{
             k: binds[k]
@@ -251,7 +234,7 @@ def fetch_v3_events(
     binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
-        "shadow_v3_events",
+        "v3_events",
         **window.binds(),
         **{k: binds[k] for k in ("v3_sources", "legacy_sources", "mirror_trigger")},
     )
@@ -289,7 +272,7 @@ def fetch_activity_buckets(
     binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
-        "shadow_activity_buckets",
+        "planner_activity_buckets",
         **window.binds(),
         bucket=bucket,
         **{

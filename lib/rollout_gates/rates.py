@@ -16,7 +16,6 @@ current rate would decide (or certify) it, and about when at the window's volume
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .config import format_duration
 from .outcomes import MANUAL_REVIEW, NOT_CONFIRMED
 from .stats import (
     METHOD,
@@ -27,6 +26,7 @@ from .stats import (
     percent,
     time_for,
 )
+from .timefmt import format_duration
 from .verdict import Behind, Check, RateEvidence, Status
 
 

@@ -6,9 +6,9 @@ Each function turns one observation into a Check; none touches the database.
 from datetime import UTC, timedelta
 
 from .arrivals import FALLBACK
-from .config import format_duration
 from .metrics import Traffic, longest_run
 from .stats import percent
+from .timefmt import format_duration
 from .verdict import Check, Status
 
 

@@ -12,8 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from . import layout
-from .config import format_duration
 from .errors import UsageError
+from .timefmt import format_duration
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)

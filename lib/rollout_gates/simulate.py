@@ -92,7 +92,7 @@ from pydantic import (
     model_validator,
 )
 
-from . import admin, config, flags, layout, ledger
+from . import admin, config, flags, layout, ledger, timefmt
 from .db import redact_url
 from .errors import UsageError
 from .gates import RUNBOOK_ORDER
@@ -126,11 +126,11 @@ def _parse_offset(value: Any) -> timedelta:
         return timedelta(0)
     if isinstance(value, str) and value.strip().replace(" ", "") in _ZERO_WORDS:
         return timedelta(0)
-    return config.parse_duration(value)
+    return timefmt.parse_duration(value)
 
 
 def _fmt(offset: timedelta) -> str:
-    return config.format_duration(offset) if offset else "0h"
+    return timefmt.format_duration(offset) if offset else "0h"
 
 
 Offset = Annotated[timedelta, BeforeValidator(_parse_offset)]

@@ -21,25 +21,25 @@ monitoring. Both gates judge, over their window:
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from .config import Duration, GateParams, Rate, format_duration
+from .config import Duration, GateParams, Rate
 from .ledger import SHADOW, V3, FlagChange, phase_at, phase_started
 from .metrics import (
     OutcomeSummary,
     Window,
     bucket_starts,
     fetch_event_buckets,
-    fetch_frame,
     fetch_max_per_hour,
     fetch_outcome_event_buckets,
     fetch_outcomes,
     rates_by_bucket,
     summarize_outcomes,
 )
+from .phase import fetch_active_stretch
 from .rates import (
     RateRule,
     Sample,
@@ -51,6 +51,7 @@ from .rates import (
 )
 from .rules import assess_no_circuit_opens, assess_sustained_errors
 from .stats import percent
+from .timefmt import format_duration, utc
 from .verdict import Check, Status
 
 # The runbook's red flags are judged hour by hour (full-health's window).
@@ -67,10 +68,6 @@ class StabilityParams(GateParams):
     manual_review_rate_max: Rate
     red_flag_success_rate_min: Rate
     red_flag_manual_review_rate_max: Rate
-
-
-def stamp(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def hours(duration: timedelta) -> str:
@@ -122,12 +119,12 @@ def phase_start_from_ledger(changes: list[FlagChange], as_of: datetime, env: str
             None,
             LEDGER,
             f"the {env} flag ledger shows phase {phase} at the as-of (last change "
-            f"{last.variable}={last.new} at {stamp(last.at)}): V3 is not active",
+            f"{last.variable}={last.new} at {utc(last.at)}): V3 is not active",
         )
     started = phase_started(changes, as_of)
     if started is None:  # full by the flags, but no change switched to it: cannot date it
         return PhaseStart(None, LEDGER, f"the {env} flag ledger does not say when full mode began")
-    return PhaseStart(started, LEDGER, f"full mode set at {stamp(started)} in the {env} ledger")
+    return PhaseStart(started, LEDGER, f"full mode set at {utc(started)} in the {env} ledger")
 
 
 def phase_start_from_telemetry(active: ActiveStarts, lookback: timedelta) -> PhaseStart:
@@ -142,8 +139,8 @@ def phase_start_from_telemetry(active: ActiveStarts, lookback: timedelta) -> Pha
         return PhaseStart(
             None,
             TELEMETRY,
-            f"the legacy planner ran at {stamp(active.last_legacy_activity)}, after the last "
-            f"coordinator.start with mode=active ({stamp(active.last_active_start)}): V3 looks "
+            f"the legacy planner ran at {utc(active.last_legacy_activity)}, after the last "
+            f"coordinator.start with mode=active ({utc(active.last_active_start)}): V3 looks "
             "rolled back or off",
         )
     if active.last_legacy_activity is None:
@@ -151,7 +148,7 @@ def phase_start_from_telemetry(active: ActiveStarts, lookback: timedelta) -> Pha
     else:
         how = (
             "first coordinator.start with mode=active after the last legacy-planner event "
-            f"({stamp(active.last_legacy_activity)}) in {searched}"
+            f"({utc(active.last_legacy_activity)}) in {searched}"
         )
     return PhaseStart(active.active_since, TELEMETRY, how)
 
@@ -186,15 +183,14 @@ def assess_soak(phase: PhaseStart, as_of: datetime, soak: timedelta) -> Check:
             **common,
             observed=hours(on),
             status=Status.PASS,
-            detail=f"V3 active since {stamp(phase.started)}, {hours(on)} before the as-of "
-            f"({source})",
+            detail=f"V3 active since {utc(phase.started)}, {hours(on)} before the as-of ({source})",
         )
     return Check(
         **common,
         observed=hours(max(on, timedelta(0))),
         status=Status.INCONCLUSIVE,
-        detail=f"V3 active since {stamp(phase.started)}, only {hours(on)} of "
-        f"{span(soak)}: can pass at {stamp(phase.started + soak)} ({source})",
+        detail=f"V3 active since {utc(phase.started)}, only {hours(on)} of "
+        f"{span(soak)}: can pass at {utc(phase.started + soak)} ({source})",
     )
 
 
@@ -305,31 +301,14 @@ def lookback_of(params: StabilityParams) -> timedelta:
 
 
 def fetch_active_starts(connection: Connection, taxonomy: dict, lookback: Window) -> ActiveStarts:
-    coordinator, legacy = taxonomy["coordinator"], taxonomy["legacy"]
-    frame = fetch_frame(
-        connection,
-        "prerequisites_active_since",
-        lookback_start=lookback.start,
-        window_end=lookback.end,
-        coordinator_source=coordinator["source"],
-        start_type=coordinator["start"],
-        active_mode=coordinator["active_mode"],
-        legacy_sources=list(legacy["sources"]),
-        legacy_started=legacy["started"],
-        inline_source=legacy["inline_source"],
-        coordinator_trigger=legacy["coordinator_trigger"],
-    )
-    row = frame.iloc[0]
-
-    def moment(value):
-        return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime().astimezone(UTC)
-
+    """The lookback's active stretch (phase.fetch_active_stretch), in this module's terms."""
+    stretch = fetch_active_stretch(connection, taxonomy, lookback)
     return ActiveStarts(
-        first_active_start=moment(row["first_active_start"]),
-        active_since=moment(row["active_since"]),
-        last_active_start=moment(row["last_active_start"]),
-        last_legacy_activity=moment(row["last_legacy_activity"]),
-        active_starts=int(row["active_starts"]),
+        first_active_start=stretch.first_active_at,
+        active_since=stretch.stretch_start,
+        last_active_start=stretch.last_active_at,
+        last_legacy_activity=stretch.last_legacy_at,
+        active_starts=stretch.active_starts,
     )
 
 
@@ -339,7 +318,7 @@ def phase_table(
     """The soak evidence, both sources side by side, as a two-column table."""
 
     def when(moment):
-        return stamp(moment) if moment else "–"
+        return utc(moment) if moment else "–"
 
     can_pass = phase.started + params.soak if phase.started else None
     rows = [

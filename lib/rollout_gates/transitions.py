@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from .config import format_duration
 from .metrics import Window, fetch_frame
 from .outcomes import FAILURES
+from .timefmt import format_duration
 from .verdict import Check, Status
 
 MISSING = "(missing)"  # a transition event without `from` or `to` in its context

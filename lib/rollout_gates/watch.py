@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .config import format_duration
 from .errors import EXIT_ERROR, RolloutGatesError
 from .runner import RunInterrupted
+from .timefmt import format_duration
 from .verdict import EXIT_CODES, GateResult, Status, worst
 
 

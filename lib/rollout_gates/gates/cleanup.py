@@ -29,14 +29,13 @@ from pathlib import Path
 import matplotlib.dates as mdates
 import pandas as pd
 
-from ..config import Duration, GateParams, format_duration
+from ..config import Duration, GateParams
 from ..evidence import latest_verdict
 from ..ledger import FlagChange
 from ..legacy import (
     TELEMETRY,
     LegacyActivity,
     PhaseClock,
-    as_utc,
     assess_soak,
     fetch_activity_buckets,
     fetch_legacy_activity,
@@ -44,7 +43,6 @@ from ..legacy import (
     ledger_clock,
     legacy_activity_table,
     span,
-    utc,
 )
 from ..metrics import (
     OutcomeSummary,
@@ -54,6 +52,7 @@ from ..metrics import (
     summarize_outcomes,
 )
 from ..plots import plot_rate
+from ..timefmt import as_utc, format_duration, utc
 from ..verdict import Check, GateResult, Status
 from . import GateSpec
 
@@ -252,7 +251,7 @@ def evaluate(metrics: CleanupMetrics, params: CleanupParams) -> list[Check]:
     started = metrics.clock.started if metrics.clock and metrics.clock.phase == "full" else None
     return [
         assess_soak(
-            "full_mode_soak",
+            "soak",
             "full",
             metrics.clock,
             params.soak,

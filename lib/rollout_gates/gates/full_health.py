@@ -26,6 +26,7 @@ from ..metrics import (
     fetch_traffic,
     summarize_outcomes,
 )
+from ..phase import fetch_active_stretch
 from ..quality import TelemetryQuality, assess_telemetry_quality, fetch_telemetry_quality
 from ..rates import Sample, about, assess_red_flag, manual_review_rule, success_rule
 from ..rules import (
@@ -38,7 +39,6 @@ from ..rules import (
 from ..stats import Proportion
 from ..verdict import Check, Status
 from . import GateSpec
-from .scale import fetch_active_stretch
 
 
 class FullHealthParams(GateParams):

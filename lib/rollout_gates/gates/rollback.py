@@ -33,7 +33,7 @@ import pandas as pd
 from pydantic import BeforeValidator
 
 from ..arrivals import FALLBACK, Arrivals, fetch_arrivals, judge_silence
-from ..config import Duration, GateParams, format_duration
+from ..config import Duration, GateParams
 from ..flags import plan_commands
 from ..ledger import V3, FlagChange
 from ..legacy import (
@@ -44,15 +44,14 @@ from ..legacy import (
     fetch_activity_buckets,
     fetch_legacy_activity,
     fetch_v3_events,
-    iso,
     last_rollback,
     legacy_binds,
     length,
     span,
-    utc,
 )
 from ..metrics import Window, fetch_frame
 from ..plots import plot_counts
+from ..timefmt import format_duration, iso, utc
 from ..verdict import Check, Status
 from . import GateSpec
 

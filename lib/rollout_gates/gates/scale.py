@@ -6,7 +6,7 @@
 - max_parallel_below_cap: the current value is known (the `max_parallel` parameter,
   else the production flag ledger; unknown is INCONCLUSIVE) and below `max_parallel_cap`
   (at or above it is FAIL).
-- full_mode_soak: full mode on for `soak` (ledger, else telemetry; INCONCLUSIVE with the
+- soak: full mode on for `soak` (ledger, else telemetry; INCONCLUSIVE with the
   time it can pass).
 - success_rate: >= `success_rate_min` over the `window` (small-sample rule, `min_decided`).
 - time_since_last_change: the ledger's last MAX_PARALLEL change at least
@@ -25,7 +25,6 @@ from pydantic import Field
 from sqlalchemy.engine import Connection
 
 from ..checklist import (
-    ActiveStretch,
     ParallelSetting,
     PhaseStart,
     assess_change_spacing,
@@ -41,10 +40,10 @@ from ..metrics import (
     OutcomeSummary,
     Window,
     fetch_outcomes,
-    load_query,
     rates_by_bucket,
     summarize_outcomes,
 )
+from ..phase import fetch_active_stretch
 from ..rates import Sample, assess_criterion, success_rule
 from ..verdict import Check, Status
 from . import GateSpec
@@ -81,33 +80,6 @@ class ScaleMetrics:
 def lookback(as_of: datetime, params) -> Window:
     """Telemetry searched for full mode's start: the soak plus the window before the as-of."""
     return Window.ending(as_of, params.soak + params.window)
-
-
-def fetch_active_stretch(connection: Connection, taxonomy: dict, window: Window) -> ActiveStretch:
-    """Active coordinator starts and legacy activity in `window` (one row)."""
-    coordinator, legacy = taxonomy["coordinator"], taxonomy["legacy"]
-    row = connection.execute(
-        load_query("scale_full_mode_start"),
-        {
-            **window.binds(),
-            "coordinator_source": coordinator["source"],
-            "start_type": coordinator["start"],
-            "active_mode": coordinator["active_mode"],
-            "legacy_sources": list(legacy["sources"]),
-            "legacy_started": legacy["started"],
-            "inline_source": legacy["inline_source"],
-            "coordinator_trigger": legacy["coordinator_trigger"],
-        },
-    ).one()
-    return ActiveStretch(
-        lookback=window,
-        active_starts=int(row.active_starts),
-        first_active_at=row.first_active_at,
-        last_active_at=row.last_active_at,
-        legacy_events=int(row.legacy_events),
-        last_legacy_at=row.last_legacy_at,
-        stretch_start=row.stretch_start,
-    )
 
 
 def collect(

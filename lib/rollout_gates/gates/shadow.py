@@ -40,10 +40,10 @@ from ..legacy import (
     fetch_v3_events,
     ledger_clock,
     length,
-    utc,
 )
 from ..metrics import Window
 from ..plots import plot_counts
+from ..timefmt import utc
 from ..verdict import Check, Status
 from . import GateSpec
 
@@ -116,7 +116,7 @@ def evaluate(metrics: ShadowMetrics, params: ShadowParams) -> list[Check]:
         ),
         assess_legacy_routing(metrics.legacy, metrics.arrivals_before, params.confidence),
         assess_soak(
-            "shadow_soak",
+            "soak",
             "shadow",
             metrics.clock,
             params.soak,

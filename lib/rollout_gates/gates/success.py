@@ -2,7 +2,7 @@
 
 Checks, each over the `window` (48h) before the as-of:
 
-- full_mode_soak: full mode on for `soak` (48h), from the flag ledger, else telemetry:
+- soak: full mode on for `soak` (48h), from the flag ledger, else telemetry:
   a rate "sustained for 48 hours" needs 48 hours of V3 (INCONCLUSIVE until then, with
   the time it can pass).
 - success_rate: >= `success_rate_min` (97%), a criterion (rates.py) on `min_decided` (50).
@@ -31,7 +31,7 @@ from ..checklist import (
     assess_soak,
     full_mode_start,
 )
-from ..config import Attestations, Duration, GateParams, Rate, format_duration
+from ..config import Attestations, Duration, GateParams, Rate
 from ..ledger import FlagChange
 from ..metrics import (
     OutcomeSummary,
@@ -43,6 +43,7 @@ from ..metrics import (
     fetch_outcomes,
     summarize_outcomes,
 )
+from ..phase import fetch_active_stretch
 from ..rates import (
     Sample,
     assess_criterion,
@@ -52,6 +53,7 @@ from ..rates import (
 )
 from ..rules import assess_attestations, assess_no_circuit_opens, assess_sustained_errors
 from ..stats import Proportion, percent
+from ..timefmt import format_duration
 from ..transitions import (
     StuckBookings,
     TransitionCount,
@@ -62,7 +64,7 @@ from ..transitions import (
 )
 from ..verdict import Check, Status
 from . import GateSpec
-from .scale import fetch_active_stretch, lookback
+from .scale import lookback
 
 ATTESTATIONS = {
     "no_customer_reports": "No customer-reported issues",
@@ -75,7 +77,7 @@ CHECKLIST = RunbookChecklist.of(
     "Success Criteria",
     [
         ("Success rate ≥97% sustained for 48 hours",
-         ("full_mode_soak", "success_rate", "success_sustained")),
+         ("soak", "success_rate", "success_sustained")),
         ("Manual review rate <1%", ("manual_review_rate",)),
         ("No sustained errors or circuit breaker trips", ("sustained_errors", "circuit_opens")),
         ("State machine transitions working correctly", ("state_transitions", "stuck_bookings")),

@@ -1,8 +1,9 @@
--- When did full mode begin, read from telemetry (used by scale and success when the flag
--- ledger records no V3 or shadow change). Over the lookback window: the active
--- coordinator.start events, the legacy planner's activity (auto_assign.started and any
--- inline_auto_assign.* event, except V3 mirror events whose context.trigger is the
--- coordinator's), and the first active start after the last legacy activity. One row.
+-- When did full mode begin, read from telemetry (phase.fetch_active_stretch: every gate's
+-- phase clock when the flag ledger records no V3 or shadow change). Over the lookback
+-- window: the active coordinator.start events, the legacy planner's activity
+-- (auto_assign.started and any inline_auto_assign.* event, except V3 mirror events whose
+-- context.trigger is the coordinator's), and the first active start after the last legacy
+-- activity. One row.
 WITH lookback AS (
     SELECT created_at, source, event_type, context
     FROM observability_events
