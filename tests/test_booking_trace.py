@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from rollout_gates import paths
-
-pytestmark = [pytest.mark.db, pytest.mark.slow]
+from rollout_gates.trail import trace_pointer
+from rollout_gates.verdict import GateResult, Status
 
 REASONS = {
     "retry": "unresolved, a failure",
@@ -25,13 +25,41 @@ REASONS = {
 }
 
 
-def test_the_trace_shows_the_bookings_behind_a_failing_full_health(
-    run_gate, scenario_db, scenario_end, tmp_path
-):
+@pytest.fixture(scope="module")
+def dip(run_gate, scenario_db, scenario_end, tmp_path_factory):
+    """The failing full-health run at the dip hour, its database and as-of."""
     incident_end = scenario_end - timedelta(hours=3)
     url = scenario_db("red-flag-success-dip")
-    run = run_gate("full-health", "production", url, tmp_path, incident_end)
+    run = run_gate("full-health", "production", url, tmp_path_factory.mktemp("dip"), incident_end)
     assert run.statuses["success_rate"] == "FAIL"
+    return run, url, incident_end
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_the_banner_names_the_first_five_bookings_and_the_trace_command(dip):
+    run, _, incident_end = dip
+    behind = pd.read_csv(run.run_dir / "tables" / "bookings-behind.csv")
+    ids = list(behind["booking_id"])  # only success_rate fails: one check's bookings
+    banner = "".join(
+        json.loads((run.run_dir / "full-health.ipynb").read_text())["cells"][0]["source"]
+    )
+    assert all(booking in banner for booking in ids[:5])
+    assert not any(booking in banner for booking in ids[5:])
+    assert f"- success_rate: `{ids[0]}`" in banner and f"+{behind['of'].iloc[0] - 5} more" in banner
+    command = (
+        "papermill notebooks/booking-trace.ipynb trace.ipynb -k rollout-gates -p env production "
+        f"-p as_of {incident_end:%Y-%m-%dT%H:%M:%SZ} -p verdict_path {run.run_dir / 'verdict.json'}"
+    )
+    assert command in banner
+    html = (run.run_dir / "full-health.html").read_text()
+    assert ids[0] in html and "booking-trace.ipynb" in html
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_the_trace_shows_the_bookings_behind_a_failing_full_health(dip, tmp_path):
+    run, url, incident_end = dip
     behind = pd.read_csv(run.run_dir / "tables" / "bookings-behind.csv")
     assert 12 <= len(behind) <= 16 and set(behind["outcome"]) == {"retry", "manual_review"}
     traced = tmp_path / "trace.ipynb"
@@ -61,3 +89,13 @@ def test_the_trace_shows_the_bookings_behind_a_failing_full_health(
         if "coordinator.start" in "".join(output.get("data", {}).get("text/plain", ""))
     ]
     assert len(trails) == len(behind)  # a trail table for each booking
+
+
+def test_a_pass_or_a_run_without_bookings_points_to_nothing(tmp_path):
+    result = GateResult(gate="full-health", env="production", status=Status.PASS, checks=[])
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "bookings-behind.csv").write_text("check,booking_id,of\nx,b1,1\n")
+    assert trace_pointer(tmp_path, result) == ""
+    failed = result.model_copy(update={"status": Status.FAIL})
+    assert trace_pointer(tmp_path / "elsewhere", failed) == ""
+    assert "- x: `b1`\n" in trace_pointer(tmp_path, failed)

@@ -15,6 +15,7 @@ from .display import verdict_markdown
 from .errors import RolloutGatesError
 from .gates import gate_module
 from .lock import gate_lock, lock_path
+from .trail import trace_pointer
 from .verdict import GateResult, Status, read_verdict, write_verdict
 
 KERNEL_NAME = "rollout-gates"
@@ -316,7 +317,10 @@ def annotate_notebook(path: Path, result: GateResult) -> None:
     import nbformat
 
     notebook = nbformat.read(path, as_version=4) if path.exists() else nbformat.v4.new_notebook()
-    banner = nbformat.v4.new_markdown_cell(verdict_markdown(result))
+    pointer = trace_pointer(path.parent, result)
+    banner = nbformat.v4.new_markdown_cell(
+        verdict_markdown(result) + (f"\n\n{pointer}" if pointer else "")
+    )
     banner.metadata["tags"] = ["rollout-gates-verdict"]
     notebook.cells.insert(0, banner)
     notebook.metadata["rollout_gates"] = result.model_dump(mode="json")
