@@ -47,13 +47,10 @@ def test_the_banner_names_the_first_five_bookings_and_the_trace_command(dip):
     assert all(booking in banner for booking in ids[:5])
     assert not any(booking in banner for booking in ids[5:])
     assert f"- success_rate: `{ids[0]}`" in banner and f"+{behind['of'].iloc[0] - 5} more" in banner
-    command = (
-        "papermill notebooks/booking-trace.ipynb trace.ipynb -k rollout-gates -p env production "
-        f"-p as_of {incident_end:%Y-%m-%dT%H:%M:%SZ} -p verdict_path {run.run_dir / 'verdict.json'}"
-    )
+    command = f"rollout-gates trace --env production --verdict {run.run_dir / 'verdict.json'}"
     assert command in banner
     html = (run.run_dir / "full-health.html").read_text()
-    assert ids[0] in html and "booking-trace.ipynb" in html
+    assert ids[0] in html and "Bookings behind the failing checks" in html
 
 
 @pytest.mark.db
@@ -99,3 +96,20 @@ def test_a_pass_or_a_run_without_bookings_points_to_nothing(tmp_path):
     failed = result.model_copy(update={"status": Status.FAIL})
     assert trace_pointer(tmp_path / "elsewhere", failed) == ""
     assert "- x: `b1`\n" in trace_pointer(tmp_path, failed)
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_the_banner_command_opens_the_trace_at_the_verdicts_as_of(dip, tmp_path):
+    from conftest import run_cli
+
+    run, url, _ = dip
+    first = pd.read_csv(run.run_dir / "tables" / "bookings-behind.csv").iloc[0]
+    completed = run_cli(
+        "trace", "--env", "production", "--verdict", str(run.run_dir / "verdict.json"),
+        "--db-url", url, "--output-dir", str(tmp_path),
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    [html] = tmp_path.glob("production/traces/*/booking-trace.html")
+    page = html.read_text()
+    assert first.booking_id in page and REASONS[first.outcome] in page

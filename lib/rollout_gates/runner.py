@@ -373,3 +373,43 @@ def scrub_secrets(folder: Path, secrets: tuple[str, ...]) -> list[Path]:
                 path.write_text(cleaned)
                 cleaned_files.append(path)
     return cleaned_files
+
+
+def run_trace(
+    env: str,
+    *,
+    db_url: str,
+    verdict_path: Path | None,
+    booking_id: str,
+    as_of: str,
+    output_root: Path | None = None,
+    execution_timeout: int = 600,
+) -> tuple[Path, str | None]:
+    """Run notebooks/booking-trace.ipynb into outputs/<env>/traces/<UTC>/; a verdict's as-of is
+    the trace's unless one is given. Returns the folder and the failure (None when it worked)."""
+    if verdict_path is not None and not as_of:
+        recorded = read_verdict(verdict_path).as_of
+        as_of = recorded.isoformat() if recorded else ""
+    parse_as_of(as_of)
+    db.sqlalchemy_url(db_url)
+    run_dir = make_run_dir((output_root or paths.outputs_dir()).resolve(), env, "traces")
+    notebook_path = run_dir / "booking-trace.ipynb"
+    error = execute(
+        paths.notebooks_dir() / "booking-trace.ipynb",
+        notebook_path,
+        parameters={
+            "env": env,
+            "as_of": as_of,
+            "booking_id": booking_id,
+            "verdict_path": str(verdict_path.resolve()) if verdict_path else "",
+        },
+        kernel_env={"ROLLOUT_DB_URL": db_url},
+        progress=False,
+        execution_timeout=execution_timeout,
+    )
+    secrets = db.secrets_of(db_url)
+    if notebook_path.exists():
+        render_html(notebook_path, run_dir / "booking-trace.html")
+    for leaked in scrub_secrets(run_dir, secrets):
+        print(f"warning: removed a secret from {leaked} (please report this)", file=sys.stderr)
+    return run_dir, db.redact_text(error, secrets) if error else None

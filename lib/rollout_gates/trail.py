@@ -153,10 +153,6 @@ def trace_pointer(run_dir: Path, result: GateResult, shown: int = BANNER_LISTED)
         names = ", ".join(f"`{booking}`" for booking in rows["booking_id"][:shown])
         more = int(rows["of"].iloc[0]) - min(shown, len(rows))
         lines.append(f"- {check}: {names}" + (f" +{more} more" if more > 0 else ""))
-    when = f"{result.as_of:%Y-%m-%dT%H:%M:%SZ}" if result.as_of else "YYYY-MM-DDTHH:MM:SSZ"
-    command = (
-        f"papermill notebooks/booking-trace.ipynb trace.ipynb -k rollout-gates "
-        f"-p env {result.env} -p as_of {when} -p verdict_path {run_dir / 'verdict.json'}"
-    )
-    lines += ["", "Their trails (with ROLLOUT_DB_URL set):", "", f"```bash\n{command}\n```"]
+    command = f"rollout-gates trace --env {result.env} --verdict {run_dir / 'verdict.json'}"
+    lines += ["", "Their trails:", "", f"```bash\n{command}\n```"]
     return "\n".join(lines)
