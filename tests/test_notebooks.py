@@ -12,7 +12,7 @@ from rollout_gates.gates import gate_ids, gate_module
 from rollout_gates.simulate import simulate
 
 NOTEBOOKS = sorted(layout.notebooks_dir().glob("*.ipynb"))
-TOOL_NOTEBOOKS = ["replay"]  # notebooks of the tool itself, not of a runbook step
+TOOL_NOTEBOOKS = ["booking-trace", "replay"]  # notebooks of the tool itself, not of a runbook step
 
 
 def test_every_gate_has_a_notebook_and_every_notebook_a_gate():

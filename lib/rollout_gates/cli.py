@@ -340,6 +340,37 @@ def replay_command(gate, env, start, end, step, db_url, settings, output_dir, ti
     click.echo(f"{summary['steps']} steps; worst {summary['worst']}; evidence: {run_dir}")
 
 
+@main.command("trace")
+@ENV_OPTION
+@click.option(
+    "--verdict",
+    "verdict_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A verdict.json: trace the bookings behind its failing checks.",
+)
+@click.option("--booking", "booking_id", default="", help="Trace this one booking id.")
+@click.option("--as-of", "as_of", default="", help="ISO-8601 (default: the verdict's, else now).")
+@click.option("--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL).")
+@OUTPUT_DIR_OPTION
+@reports_errors
+def trace_command(env, verdict_path, booking_id, as_of, db_url, output_dir):
+    """Open booking-trace.ipynb after a red flag: each booking's trail, state path and why
+    its outcome counts as it does. Exit 0 when the trace ran; 4 when it could not."""
+    from .runner import run_trace
+
+    if bool(verdict_path) == bool(booking_id):
+        raise UsageError("give one of --verdict and --booking")
+    url = db.resolve_db_url(db_url)
+    with sigterm_as_interrupt():
+        run_dir, error = run_trace(
+            env, db_url=url, verdict_path=verdict_path, booking_id=booking_id, as_of=as_of,
+            output_root=output_dir,
+        )  # fmt: skip
+    if error:
+        raise RolloutGatesError(f"trace failed: {error}; partial notebook in {run_dir}")
+    click.echo(f"trace: {run_dir / 'booking-trace.html'}")
+
+
 @main.command("schedule")
 @click.argument("gate")
 @ENV_OPTION

@@ -6,6 +6,7 @@ Under an evidence root (outputs/ by default):
                                      tables/*.csv, figures/*.png
     <env>/replays/<gate>/<stamp>/    a replay: replay.json, tables/, figures/
     <env>/incidents/<stamp>/         an incident draft and its bundle
+    <env>/traces/<stamp>/            a booking trace (booking-trace.ipynb and .html)
     <env>/flags.jsonl                the flag ledger
     <env>/.locks/<gate>.lock         one run at a time per gate
     <env>/verification.md            the verification report (or .html)
@@ -31,6 +32,7 @@ TABLES = "tables"
 FIGURES = "figures"
 REPLAYS = "replays"
 INCIDENTS = "incidents"
+TRACES = "traces"
 LOCKS = ".locks"  # beside the gates' folders, so that a gate folder holds only runs
 LEDGER = "flags.jsonl"
 DEMO = "demo"
@@ -122,6 +124,11 @@ def tables_dir(run_dir: Path) -> Path:
 
 def figures_dir(run_dir: Path) -> Path:
     return run_dir / FIGURES
+
+
+def trace_dir(root: Path, env: str) -> Path:
+    """The folder holding booking traces (rollout-gates trace)."""
+    return root / env / TRACES
 
 
 def incident_dir(root: Path, env: str, as_of: datetime) -> Path:

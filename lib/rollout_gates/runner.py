@@ -15,7 +15,8 @@ from .errors import RolloutGatesError
 from .evidence import record_verdict, take_handed_over
 from .gates import gate_module
 from .lock import gate_lock
-from .verdict import GateResult, Status
+from .trail import trace_pointer
+from .verdict import GateResult, Status, read_verdict
 
 KERNEL_NAME = "rollout-gates"
 TEXT_SUFFIXES = {".ipynb", ".html", ".json", ".csv", ".md", ".txt", ".log"}
@@ -309,7 +310,10 @@ def annotate_notebook(notebook, path: Path, result: GateResult) -> None:
     """Put the verdict in the notebook's metadata and as a banner cell at its top."""
     import nbformat
 
-    banner = nbformat.v4.new_markdown_cell(verdict_markdown(result))
+    pointer = trace_pointer(path.parent, result)
+    banner = nbformat.v4.new_markdown_cell(
+        verdict_markdown(result) + (f"\n\n{pointer}" if pointer else "")
+    )
     banner.metadata["tags"] = ["rollout-gates-verdict"]
     notebook.cells.insert(0, banner)
     notebook.metadata["rollout_gates"] = result.model_dump(mode="json")
@@ -367,3 +371,44 @@ def scrub_secrets(folder: Path, secrets: tuple[str, ...]) -> list[Path]:
                 path.write_text(cleaned)
                 cleaned_files.append(path)
     return cleaned_files
+
+
+def run_trace(
+    env: str,
+    *,
+    db_url: str,
+    verdict_path: Path | None,
+    booking_id: str,
+    as_of: str,
+    output_root: Path | None = None,
+    execution_timeout: int = 600,
+) -> tuple[Path, str | None]:
+    """Run notebooks/booking-trace.ipynb into outputs/<env>/traces/<UTC>/; a verdict's as-of is
+    the trace's unless one is given. Returns the folder and the failure (None when it worked)."""
+    if verdict_path is not None and not as_of:
+        recorded = read_verdict(verdict_path).as_of
+        as_of = recorded.isoformat() if recorded else ""
+    parse_as_of(as_of)
+    db.sqlalchemy_url(db_url)
+    root = (output_root or layout.outputs_dir()).resolve()
+    run_dir = layout.make_run_dir(layout.trace_dir(root, env))
+    notebook_path = run_dir / "booking-trace.ipynb"
+    error = execute(
+        layout.notebooks_dir() / "booking-trace.ipynb",
+        notebook_path,
+        parameters={
+            "env": env,
+            "as_of": as_of,
+            "booking_id": booking_id,
+            "verdict_path": str(verdict_path.resolve()) if verdict_path else "",
+        },
+        kernel_env={"ROLLOUT_DB_URL": db_url},
+        progress=False,
+        execution_timeout=execution_timeout,
+    )
+    secrets = db.secrets_of(db_url)
+    if notebook_path.exists():
+        render_html(notebook_path, run_dir / "booking-trace.html")
+    for leaked in scrub_secrets(run_dir, secrets):
+        print(f"warning: removed a secret from {leaked} (please report this)", file=sys.stderr)
+    return run_dir, db.redact_text(error, secrets) if error else None
