@@ -127,10 +127,9 @@ def lab(tmp_path) -> Iterator:
                 server.wait(timeout=30)
 
 
-def run_all_and_wait_for_verdict(page, heading: str):
-    """Check the kernel, Run > Run All Cells, wait for the verdict banner and the idle kernel."""
-    kernel_name = page.locator(".jp-NotebookPanel-toolbar .jp-KernelName").first
-    kernel_name.wait_for(timeout=120_000)
+def wait_for_kernel(page) -> None:
+    """The notebook's kernel is "Python (rollout-gates)" and idle."""
+    page.locator(".jp-NotebookPanel-toolbar .jp-KernelName").first.wait_for(timeout=120_000)
     page.wait_for_function(
         "name => [...document.querySelectorAll('.jp-NotebookPanel-toolbar .jp-KernelName')]"
         ".some(e => e.textContent.trim() === name)",
@@ -138,12 +137,22 @@ def run_all_and_wait_for_verdict(page, heading: str):
         timeout=120_000,
     )
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
+
+
+def run_all_and_wait_for(page, output):
+    """Run > Run All Cells, then wait for `output` (a locator) and the idle kernel."""
     page.locator(".lm-MenuBar-itemLabel:text-is('Run')").click()
     page.locator(".lm-Menu-itemLabel:text-is('Run All Cells')").click()
-    banner = page.locator(".jp-OutputArea .jp-RenderedMarkdown h1", has_text=heading)
-    banner.wait_for(timeout=RUN_TIMEOUT_MS)
+    output.wait_for(timeout=RUN_TIMEOUT_MS)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
-    return banner
+    return output
+
+
+def run_all_and_wait_for_verdict(page, heading: str):
+    """Check the kernel, Run > Run All Cells, wait for the verdict banner and the idle kernel."""
+    wait_for_kernel(page)
+    banner = page.locator(".jp-OutputArea .jp-RenderedMarkdown h1", has_text=heading)
+    return run_all_and_wait_for(page, banner)
 
 
 def assert_rendered_without_errors(page, figures: int, screenshot: Path) -> None:
@@ -184,3 +193,47 @@ def test_prerequisites_runs_in_jupyterlab(lab, scenario_db, tmp_path):
     assert banner.inner_text().split(":")[0].split()[-1] == "PASS"
     banner.scroll_into_view_if_needed()
     assert_rendered_without_errors(page, 3, tmp_path / "prerequisites.png")
+
+
+def latest_manual_review(db_url: str) -> str:
+    """The booking of the newest coordinator.manual_review that no later outcome event follows."""
+    import psycopg
+
+    query = """
+        SELECT booking_id::text FROM (
+            SELECT DISTINCT ON (booking_id) booking_id, event_type, created_at
+            FROM observability_events
+            WHERE source = 'assignment.coordinator' AND event_type = ANY(%s)
+            ORDER BY booking_id, created_at DESC
+        ) latest
+        WHERE event_type = 'coordinator.manual_review'
+        ORDER BY created_at DESC LIMIT 1
+    """
+    outcomes = [f"coordinator.{kind}" for kind in OUTCOME_KINDS]
+    with psycopg.connect(db_url) as connection:
+        return connection.execute(query, [outcomes]).fetchone()[0]
+
+
+OUTCOME_KINDS = ("confirmed", "manual_review", "error", "retry", "circuit_open")
+
+
+def test_booking_trace_runs_in_jupyterlab(lab, scenario_db, tmp_path):
+    # The analyst's step after a red flag: open the trace, put the booking in the parameters
+    # cell, run all. The booking is picked straight from the table: its latest coordinator
+    # outcome event is a manual_review, so by DESIGN's definition (the latest outcome event
+    # decides) it counts as a manual review; its state path is one chart.
+    url = scenario_db("healthy")
+    booking = latest_manual_review(url)
+    page = lab("booking-trace.ipynb", url)
+    wait_for_kernel(page)
+    parameters = page.locator(".jp-CodeCell .cm-content", has_text="verdict_path =").first
+    parameters.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(f'\nbooking_id = "{booking}"')
+    heading = run_all_and_wait_for(page, page.locator(".jp-RenderedMarkdown h3", has_text=booking))
+    page.get_by_text("bookings to trace: 1").wait_for(timeout=10_000)
+    page.get_by_text("a manual review, counted against the success rate").first.wait_for(
+        timeout=10_000
+    )
+    heading.scroll_into_view_if_needed()
+    assert_rendered_without_errors(page, 1, tmp_path / "booking-trace.png")

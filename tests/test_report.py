@@ -71,3 +71,7 @@ def test_html_report_is_one_self_contained_page(evidence):
     html = path.read_text()
     assert html.startswith("<!doctype html>") and "<table>" in html
     assert not re.search(r'src="(?!data:)', html), "every image is inlined"
+    # The incident run FAILed, the recovery PASSed: each status is also a word in a colour,
+    # for a reader without an emoji font.
+    for word in ("FAIL", "PASS"):
+        assert re.search(rf'<span style="color:#[0-9a-f]{{6}}[^"]*">\S+ {word}</span>', html)

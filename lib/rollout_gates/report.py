@@ -13,12 +13,12 @@ from pathlib import Path
 
 from . import layout
 from .checklist import checklist_markdown
-from .display import ICONS, format_value
+from .display import ICONS, format_value, status_badge
 from .evidence import recorded_verdicts
 from .gates import CHECKPOINT_PHASE, gate_checklist, gate_ids, gate_spec
 from .ledger import MAX_PARALLEL, FlagChange, phase_at, read_ledger
 from .legacy import PhaseClock, in_checkpoint_phase, last_rollback, rollout_clock
-from .verdict import GateResult
+from .verdict import GateResult, Status
 
 KEY_CHECKS = ("success_rate", "manual_review_rate", "sustained_errors", "circuit_opens")
 
@@ -452,6 +452,8 @@ def to_html(markdown: str, base: Path, env: str) -> str:
         return f'src="data:image/png;base64,{data}"'
 
     body = re.sub(r'src="([^"]+\.png)"', inline, body)
+    for status in Status:  # a word in its colour, for readers without an emoji font
+        body = body.replace(f"{ICONS[status]} {status}", status_badge(status))
     return (
         f"<!doctype html>\n<html><head><meta charset='utf-8'>"
         f"<title>Verification: V3 rollout, {env}</title>"
