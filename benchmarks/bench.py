@@ -29,8 +29,10 @@ import psutil
 import psycopg
 import report
 
-from rollout_gates import admin, config, embedded, layout, timefmt
+from rollout_gates.config import params as config
+from rollout_gates.core import layout, timefmt
 from rollout_gates.gates import gate_ids, gate_module
+from rollout_gates.ops import admin, embedded
 
 SIZES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
 HERE = Path(__file__).parent
@@ -191,7 +193,7 @@ def measure_gate(gate_id: str, url: str, pgdata: Path, out: Path, runs: int, res
 
 def query_names() -> dict[str, str]:
     """First line of each queries/**/*.sql -> its name (runbook/quick_health_check)."""
-    root = resources.files("rollout_gates").joinpath("queries")
+    root = resources.files("rollout_gates.telemetry").joinpath("queries")
     names = {}
     for folder, prefix in ((root, ""), (root.joinpath("runbook"), "runbook/")):
         for entry in folder.iterdir():
@@ -274,7 +276,7 @@ def runbook_file(out: Path) -> Path:
     """queries/runbook/*.sql as one psql script, windows as psql variables."""
     path = out / "runbook.sql"
     if not path.exists():
-        folder = resources.files("rollout_gates").joinpath("queries", "runbook")
+        folder = resources.files("rollout_gates.telemetry").joinpath("queries", "runbook")
         scripts = [entry.read_text() for entry in folder.iterdir() if entry.name.endswith(".sql")]
         text = "\n".join(scripts)
         path.write_text(re.sub(r"(?<!:):(window_start|window_end)\b", r":'\1'", text))
