@@ -47,13 +47,13 @@ from rollout_gates.core import stats, timefmt
 from rollout_gates.core.verdict import Status, gate_status
 from rollout_gates.gates import full_extended, full_health, prerequisites, scale, success
 from rollout_gates.rules import rates
+from rollout_gates.rules.signals import Traffic
 from rollout_gates.telemetry import stability
 from rollout_gates.telemetry.arrivals import Arrivals
 from rollout_gates.telemetry.checklist import current_max_parallel, full_mode_start
 from rollout_gates.telemetry.metrics import (
     FlagDisagreement,
     OutcomeSummary,
-    Traffic,
     Window,
     bucket_starts,
 )

@@ -22,9 +22,9 @@ from rollout_gates.config import params as config
 from rollout_gates.core.verdict import Status, gate_status
 from rollout_gates.gates import rollback, shadow
 from rollout_gates.ops import doctor
+from rollout_gates.rules.signals import FALLBACK
 from rollout_gates.telemetry import db
 from rollout_gates.telemetry.arrivals import (
-    FALLBACK,
     decidable_after,
     fetch_arrivals,
     judge_silence,

@@ -17,7 +17,7 @@ import pytest
 
 from rollout_gates.core import layout
 from rollout_gates.core.verdict import GateResult, Status
-from rollout_gates.telemetry.trail import trace_pointer
+from rollout_gates.present.display import trace_pointer
 
 REASONS = {
     "retry": "unresolved, a failure",

@@ -10,8 +10,9 @@ from rollout_gates.core.stats import Proportion, confidence_bounds
 from rollout_gates.core.verdict import Check, Status, gate_status, worst
 from rollout_gates.gates import full_health
 from rollout_gates.rules.rates import Sample, assess_criterion, assess_red_flag, success_rule
+from rollout_gates.rules.signals import Traffic
 from rollout_gates.telemetry.checklist import PhaseStart
-from rollout_gates.telemetry.metrics import OutcomeSummary, Traffic, Window
+from rollout_gates.telemetry.metrics import OutcomeSummary, Window
 from rollout_gates.telemetry.quality import ODDITIES, TelemetryQuality, assess_telemetry_quality
 
 counts = st.integers(min_value=0, max_value=5000)

@@ -10,13 +10,13 @@ import pytest
 
 from rollout_gates.core.verdict import Status
 from rollout_gates.rules.signals import (
+    Traffic,
     assess_circuit_opens,
     assess_no_circuit_opens,
     assess_sustained_errors,
     assess_telemetry_coverage,
     assess_v3_traffic,
 )
-from rollout_gates.telemetry.metrics import Traffic
 
 
 def test_sustained_errors_fail():

@@ -15,8 +15,8 @@ from .. import __version__
 from ..config import params as config
 from ..core import layout, timefmt
 from ..core.errors import EXIT_ERROR, RolloutGatesError, UsageError
+from ..core.secrets import WEBHOOK_ENV, redact_url, resolve_db_url
 from ..core.verdict import GateResult, Status, worst
-from ..telemetry import db
 
 LEDGER_HELP = "Evidence root holding <env>/flags.jsonl (default: outputs/)."
 OUTPUT_DIR_OPTION = click.option(
@@ -112,7 +112,7 @@ def gate_run_options(command):
         ),
         click.option(
             "--notify-webhook",
-            envvar=db.WEBHOOK_ENV,
+            envvar=WEBHOOK_ENV,
             show_envvar=True,
             metavar="URL",
             help="Slack-compatible webhook told of FAIL, ERROR and recovery (a secret: prefer "
@@ -157,8 +157,8 @@ def run_command(
     The database URL is never written to the evidence: it reaches the notebook
     through the environment, and any URL shown has its password replaced by ***.
     """
+    from ..core.timefmt import parse_as_of
     from ..gates import gate_ids, gate_spec
-    from ..notebook.context import parse_as_of
     from ..run.evidence import recorded_traceback
     from ..run.parallel import run_gates
     from ..run.runner import check_request, run_gate
@@ -167,7 +167,7 @@ def run_command(
         raise UsageError("give --as-of or --align, not both")
     if align:
         as_of = aligned_now(align).isoformat()
-    url = db.resolve_db_url(db_url)
+    url = resolve_db_url(db_url)
     as_of_note = parse_as_of(as_of)[1]
     if as_of_note:
         click.echo(as_of_note, err=True)
@@ -209,7 +209,7 @@ def run_command(
             jobs=jobs,
             after={gate_id: gate_spec(gate_id).after for gate_id in selected},
             announce=lambda gate_id: click.echo(
-                f"running {gate_id} on {env} against {db.redact_url(url)} ...", err=True
+                f"running {gate_id} on {env} against {redact_url(url)} ...", err=True
             ),
             report=report,
         )
@@ -250,7 +250,7 @@ def watch_command(
     from ..run.watch import exit_code_of as watch_exit_code
     from ..run.watch import watch_gate
 
-    url = db.resolve_db_url(db_url)
+    url = resolve_db_url(db_url)
     overrides = config.parse_overrides(settings)
     check_request(gate, env, db_url=url, as_of="", overrides=overrides)
 
@@ -314,7 +314,7 @@ def replay_command(gate, env, start, end, step, db_url, settings, output_dir, ti
     """
     from ..run.runner import run_replay
 
-    url = db.resolve_db_url(db_url)
+    url = resolve_db_url(db_url)
     with sigterm_as_interrupt():
         run_dir, summary, error = run_replay(
             gate,
@@ -363,7 +363,7 @@ def trace_command(env, verdict_path, booking_id, as_of, db_url, output_dir):
 
     if bool(verdict_path) == bool(booking_id):
         raise UsageError("give one of --verdict and --booking")
-    url = db.resolve_db_url(db_url)
+    url = resolve_db_url(db_url)
     with sigterm_as_interrupt():
         run_dir, error = run_trace(
             env, db_url=url, verdict_path=verdict_path, booking_id=booking_id, as_of=as_of,
@@ -536,7 +536,7 @@ def doctor_command(env, db_url):
     """
     from ..ops.doctor import diagnose, report_lines
 
-    diagnosis = diagnose(db.resolve_db_url(db_url))
+    diagnosis = diagnose(resolve_db_url(db_url))
     click.echo("\n".join(report_lines(diagnosis, env)))
     sys.exit(EXIT_ERROR if diagnosis.failed else 0)
 
@@ -569,7 +569,7 @@ def doctor_command(env, db_url):
 @reports_errors
 def simulate_command(scenario, db_url, env, end, force, append):
     """Load a simulated rollout into a database (replacing earlier simulated data)."""
-    from ..notebook.context import parse_as_of
+    from ..core.timefmt import parse_as_of
     from ..sim.simulate import simulate
 
     end_time, note = parse_as_of(end)
@@ -587,7 +587,7 @@ def simulate_command(scenario, db_url, env, end, force, append):
     click.echo(
         f"{'appended' if append else 'loaded'} {summary.rows} events of scenario "
         f"{scenario} ({env}) into "
-        f"{db.redact_url(db_url)}, {summary.start:%Y-%m-%d %H:%M} to "
+        f"{redact_url(db_url)}, {summary.start:%Y-%m-%d %H:%M} to "
         f"{summary.end:%Y-%m-%d %H:%M} UTC"
     )
 
@@ -753,7 +753,7 @@ def flags_record(env, settings, by, when, output_dir):
     """Append flag changes to the environment's ledger (outputs/<env>/flags.jsonl)."""
     from ..config.flags import validate_setting
     from ..config.ledger import FlagChange, append_changes, read_ledger, value_at
-    from ..notebook.context import parse_as_of
+    from ..core.timefmt import parse_as_of
 
     moment, note = parse_as_of(when)
     if note:
@@ -806,7 +806,7 @@ def flags_check(env_file, phase):
 @reports_errors
 def incident_command(env, at, evidence_dir, output):
     """Draft the incident report of the latest FAIL and zip exactly the evidence it cites."""
-    from ..notebook.context import parse_as_of
+    from ..core.timefmt import parse_as_of
     from ..report.incident import write_incident
 
     moment, _ = parse_as_of(at)

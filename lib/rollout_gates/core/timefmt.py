@@ -6,11 +6,14 @@
   must stay exact and parseable.
 - utc: a moment as detail lines show it, 2026-11-29 03:30:00 UTC ("–" for none).
 - iso: a moment to paste into --as-of or --set, 2026-11-29T03:30:00Z.
+- parse_as_of: --as-of (and --end, --at) to a UTC datetime; a naive time is taken as UTC.
 """
 
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from .errors import UsageError
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -56,3 +59,18 @@ def utc(moment: datetime | None) -> str:
 def iso(moment: datetime) -> str:
     """A time to paste into --as-of or --set: 2026-11-29T03:30:00Z."""
     return f"{as_utc(moment):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def parse_as_of(text: str | None) -> tuple[datetime | None, str]:
+    """An ISO-8601 as-of time; naive times are taken as UTC, and the note says so."""
+    if not text:
+        return None, ""
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"cannot read --as-of {text!r}: use ISO-8601, e.g. 2026-11-29T03:00:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC), f"--as-of {text} had no time zone: taken as UTC"
+    return moment.astimezone(UTC), ""

@@ -15,6 +15,7 @@ from ..core.stats import Proportion
 from ..core.verdict import Check, Status
 from ..rules.rates import Sample, about, assess_red_flag, manual_review_rule, success_rule
 from ..rules.signals import (
+    Traffic,
     assess_circuit_opens,
     assess_flags_vs_telemetry,
     assess_sustained_errors,
@@ -26,7 +27,6 @@ from ..telemetry.checklist import PhaseStart, full_mode_start
 from ..telemetry.metrics import (
     FlagDisagreement,
     OutcomeSummary,
-    Traffic,
     Window,
     fetch_active_starts_while_off,
     fetch_event_buckets,

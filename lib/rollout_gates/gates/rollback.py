@@ -38,7 +38,8 @@ from ..config.params import Duration, GateParams
 from ..core.timefmt import format_duration, iso, utc
 from ..core.verdict import Check, Status
 from ..present.plots import plot_counts
-from ..telemetry.arrivals import FALLBACK, Arrivals, fetch_arrivals, judge_silence
+from ..rules.signals import FALLBACK
+from ..telemetry.arrivals import Arrivals, fetch_arrivals, judge_silence
 from ..telemetry.metrics import Window, fetch_frame
 from ..telemetry.planner import (
     LEDGER,

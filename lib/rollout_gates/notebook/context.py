@@ -14,6 +14,8 @@ from ..config import params as config
 from ..config.ledger import FlagChange, read_ledger
 from ..core import layout
 from ..core.errors import DatabaseError, RolloutGatesError, UsageError
+from ..core.secrets import redact_url, resolve_db_url
+from ..core.timefmt import parse_as_of
 from ..core.verdict import BEHIND_TABLE, Check, GateResult, gate_status
 from ..gates import GateSpec, gate_module
 from ..run.evidence import hand_over
@@ -22,21 +24,6 @@ from ..telemetry.metrics import Window, fetch_frame, load_query
 
 # How far back telemetry is searched for the phase a verdict was taken in, without a ledger.
 PHASE_LOOKBACK = timedelta(days=14)
-
-
-def parse_as_of(text: str | None) -> tuple[datetime | None, str]:
-    """An ISO-8601 as-of time; naive times are taken as UTC, and the note says so."""
-    if not text:
-        return None, ""
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"cannot read --as-of {text!r}: use ISO-8601, e.g. 2026-11-29T03:00:00Z"
-        ) from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC), f"--as-of {text} had no time zone: taken as UTC"
-    return moment.astimezone(UTC), ""
 
 
 @dataclass
@@ -80,7 +67,7 @@ class GateContext:
     def describe(self) -> str:
         lines = [
             f"gate **{self.spec.id}** on **{self.env}** ({self.database}, PostgreSQL "
-            f"{self.server_version}, `{db.redact_url(self.url)}`)",
+            f"{self.server_version}, `{redact_url(self.url)}`)",
             f"as of **{self.as_of:%Y-%m-%d %H:%M:%S} UTC**, window "
             f"{self.window.start:%Y-%m-%d %H:%M} to {self.window.end:%H:%M} UTC "
             f"({config.format_duration(self.params.window)})",
@@ -251,7 +238,7 @@ def check_database(facts, requested_as_of: datetime | None, url: str) -> None:
     if not facts.has_events_table:
         raise DatabaseError(
             f"database {facts.database!r} has no observability_events table: is "
-            f"{db.redact_url(url)} the application's database?"
+            f"{redact_url(url)} the application's database?"
         )
     if facts.column_problems:
         raise DatabaseError(
@@ -271,7 +258,7 @@ def database_url_for(env: str) -> tuple[str, str]:
     `rollout-gates run` always passes a URL, so a scheduled run never lands on demo data.
     """
     try:
-        return db.resolve_db_url(), ""
+        return resolve_db_url(), ""
     except UsageError as missing:
         from ..ops import embedded
 

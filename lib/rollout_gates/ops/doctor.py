@@ -10,6 +10,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from ..config import params as config
+from ..core.secrets import redact_url
 from ..telemetry import db
 from ..telemetry.arrivals import arrival_binds
 from ..telemetry.metrics import Window, fetch_frame, load_query
@@ -73,7 +74,7 @@ def diagnose(url: str) -> Diagnosis:
         return check_database(connection, url)
     except sa.exc.SQLAlchemyError as exc:
         failure = Finding("query", "fail", db.describe_db_error(exc, url))
-        return Diagnosis([Finding("connection", "ok", db.redact_url(url)), failure], [])
+        return Diagnosis([Finding("connection", "ok", redact_url(url)), failure], [])
     finally:
         connection.close()
 
@@ -81,7 +82,7 @@ def diagnose(url: str) -> Diagnosis:
 def check_database(connection: sa.Connection, url: str) -> Diagnosis:
     server = connection.execute(load_query("doctor_server")).one()
     findings = [
-        Finding("connection", "ok", f"{db.redact_url(url)} as role {server.role}"),
+        Finding("connection", "ok", f"{redact_url(url)} as role {server.role}"),
         check_version(server),
         check_read_only(server),
     ]

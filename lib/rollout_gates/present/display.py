@@ -1,7 +1,12 @@
 """Verdicts as Markdown: the banner at the top of an output notebook and in its last cell."""
 
-from ..core.verdict import Check, GateResult, Status
+import csv
+from pathlib import Path
+
+from ..core.verdict import BEHIND_TABLE, Check, GateResult, Status
 from ..gates import CHECKPOINT_PHASE
+
+BANNER_LISTED = 5  # bookings a FAIL banner names per check
 
 ICONS = {
     Status.PASS: "✅",
@@ -88,3 +93,25 @@ def runbook_checklist(result: GateResult, heading: str = "**Runbook, {section}:*
         return ""
     title = heading.format(section=checklist.section)
     return f"{title}\n\n{checklist_markdown(checklist, result.checks)}"
+
+
+def trace_pointer(run_dir: Path, result: GateResult, shown: int = BANNER_LISTED) -> str:
+    """For a FAIL's banner: the bookings behind its failing checks (the first `shown` of each,
+    and how many more) and the command that opens their trace. Empty when none were listed."""
+    table_path = run_dir / "tables" / f"{BEHIND_TABLE}.csv"
+    if result.status is not Status.FAIL or not table_path.exists():
+        return ""
+    by_check: dict[str, list[dict]] = {}
+    with table_path.open(newline="") as table:
+        for row in csv.DictReader(table):
+            by_check.setdefault(row["check"], []).append(row)
+    if not by_check:
+        return ""
+    lines = ["**Bookings behind the failing checks:**", ""]
+    for check, rows in by_check.items():
+        names = ", ".join(f"`{row['booking_id']}`" for row in rows[:shown])
+        more = int(rows[0]["of"]) - min(shown, len(rows))
+        lines.append(f"- {check}: {names}" + (f" +{more} more" if more > 0 else ""))
+    command = f"rollout-gates trace --env {result.env} --verdict {run_dir / 'verdict.json'}"
+    lines += ["", "Their trails:", "", f"```bash\n{command}\n```"]
+    return "\n".join(lines)

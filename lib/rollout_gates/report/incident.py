@@ -16,11 +16,11 @@ from pathlib import Path
 from ..config.ledger import read_ledger
 from ..core import layout
 from ..core.errors import UsageError
+from ..core.secrets import WEBHOOK_ENV, redact_text, secrets_of
 from ..core.verdict import BEHIND_LISTED, BEHIND_TABLE, GateResult, Status
 from ..gates import gate_ids, gate_spec
 from ..present.display import ICONS, format_value
 from ..run.evidence import recorded_verdicts
-from ..telemetry import db
 from ..telemetry.planner import last_rollback
 
 # What a cited run contributes to the bundle (no notebook: its code is not evidence).
@@ -34,8 +34,8 @@ def incident_secrets() -> tuple[str, ...]:
     found = []
     for name in ("ROLLOUT_DB_URL", "SUPABASE_DB_URL"):
         if os.environ.get(name):
-            found += db.secrets_of(os.environ[name])
-    webhook = os.environ.get(db.WEBHOOK_ENV)
+            found += secrets_of(os.environ[name])
+    webhook = os.environ.get(WEBHOOK_ENV)
     if webhook:
         found += [webhook, webhook.rstrip("/").rsplit("/", 1)[-1]]
     return tuple(s for s in found if s)
@@ -98,7 +98,7 @@ def write_incident(
     for path in folder.rglob("*"):
         if path.is_file() and path.suffix in (".md", ".json", ".csv", ".html", ".txt"):
             text = path.read_text(errors="replace")
-            cleaned = db.redact_text(text, secrets)
+            cleaned = redact_text(text, secrets)
             if cleaned != text:
                 path.write_text(cleaned)
     bundle = folder / "incident.zip"

@@ -3,13 +3,42 @@
 Each function turns one observation into a Check; none touches the database.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, timedelta
 
 from ..core.stats import percent
 from ..core.timefmt import format_duration
 from ..core.verdict import Check, Status
-from ..telemetry.arrivals import FALLBACK
-from ..telemetry.metrics import Traffic, longest_run
+
+# How far back a database is searched for any creation event before the gates fall back
+# (telemetry.arrivals.fetch_recorded), and how they say so.
+RECORDED_LOOKBACK = timedelta(days=7)
+FALLBACK = (
+    "this database has no booking.creation.success event (capacity.transaction) in the "
+    f"{RECORDED_LOOKBACK.days} days before the as-of, as written by an older deploy: bookings "
+    "are counted from planner activity (state machine, legacy planner) instead"
+)
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """A window's V3 traffic, as telemetry.metrics.fetch_traffic counts it."""
+
+    active_starts: int
+    bookings_with_activity: int  # arrivals, and bookings with planner activity
+    bookings_seen_by_coordinator: int
+    bookings_created: int = 0  # arrivals (booking.creation.success, duplicates aside)
+    bookings_created_seen: int = 0  # ... of which the coordinator wrote about
+    recorded: bool = True  # False: the database has no creation event at all (older deploy)
+
+
+def longest_run(counts) -> int:
+    """The longest stretch of consecutive buckets with at least one event."""
+    longest = current = 0
+    for count in counts:
+        current = current + 1 if count > 0 else 0
+        longest = max(longest, current)
+    return longest
 
 
 def nothing_seen(common: dict, what: str, status: Status = Status.INCONCLUSIVE) -> Check:

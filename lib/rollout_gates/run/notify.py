@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..core import layout
+from ..core.secrets import redact_text
 from ..core.verdict import GateResult, Notification, Status, read_verdict
-from ..telemetry import db
 
 EMOJI = {"fail": ":red_circle:", "error": ":warning:", "recovered": ":large_green_circle:"}
 RETRIED_HTTP_STATUSES = {429, 500, 502, 503, 504}
@@ -88,13 +88,13 @@ def post_json(
         except urllib.error.HTTPError as exc:
             problem = f"HTTP {exc.code} {exc.reason}"
             if exc.code not in RETRIED_HTTP_STATUSES:
-                return attempt, db.redact_text(problem, (url,))
+                return attempt, redact_text(problem, (url,))
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             problem = f"{type(reason).__name__}: {reason}" if str(reason) else type(reason).__name__
         if attempt < attempts:
             sleep(backoff * 2 ** (attempt - 1))
-    return attempts, db.redact_text(problem or "unknown failure", (url,))
+    return attempts, redact_text(problem or "unknown failure", (url,))
 
 
 def previous_status(result: GateResult) -> Status | None:

@@ -12,12 +12,11 @@ from .. import __version__
 from ..config import params as config
 from ..core import layout
 from ..core.errors import RolloutGatesError
+from ..core.secrets import redact_text, secrets_of, sqlalchemy_url
+from ..core.timefmt import parse_as_of
 from ..core.verdict import GateResult, Status, read_verdict
 from ..gates import gate_module
-from ..notebook.context import parse_as_of
-from ..present.display import verdict_markdown
-from ..telemetry import db
-from ..telemetry.trail import trace_pointer
+from ..present.display import trace_pointer, verdict_markdown
 from .evidence import record_verdict, take_handed_over
 from .lock import gate_lock
 
@@ -93,7 +92,7 @@ def _run_locked(
 ) -> GateResult:  # fmt: skip
     module = gate_module(gate_id)
     notebook_path = run_dir / f"{gate_id}.ipynb"
-    secrets = tuple(filter(None, [*db.secrets_of(db_url), *secrets]))
+    secrets = tuple(filter(None, [*secrets_of(db_url), *secrets]))
     interrupted = False
     exporter = start_html_exporter()
     try:
@@ -123,7 +122,7 @@ def _run_locked(
             env=env,
             status=Status.ERROR,
             runbook_step=module.SPEC.runbook_step,
-            error=db.redact_text(error, secrets),
+            error=redact_text(error, secrets),
             params=params.model_dump(mode="json"),
             params_hash=params.digest(),
             tool_version=__version__,
@@ -181,7 +180,7 @@ def run_replay(
         progress=False,
         execution_timeout=execution_timeout,
     )
-    secrets = db.secrets_of(db_url)
+    secrets = secrets_of(db_url)
     if notebook_path.exists():
         render_html(notebook_path, run_dir / f"replay-{gate_id}.html")
     for leaked in scrub_secrets(run_dir, secrets):
@@ -190,7 +189,7 @@ def run_replay(
     if error is None and not summary_path.exists():
         error = "the replay notebook finished without writing replay.json"
     if error is not None:
-        return run_dir, None, db.redact_text(error, secrets)
+        return run_dir, None, redact_text(error, secrets)
     return run_dir, json.loads(summary_path.read_text()), None
 
 
@@ -201,7 +200,7 @@ def check_request(
     module = gate_module(gate_id)
     params = config.load_params(module.SPEC.params_model, gate_id, env, overrides)
     parse_as_of(as_of)
-    db.sqlalchemy_url(db_url)
+    sqlalchemy_url(db_url)
     return params
 
 
@@ -369,7 +368,7 @@ def scrub_secrets(folder: Path, secrets: tuple[str, ...]) -> list[Path]:
     for path in folder.rglob("*"):
         if path.is_file() and path.suffix in TEXT_SUFFIXES:
             text = path.read_text(errors="replace")
-            cleaned = db.redact_text(text, secrets)
+            cleaned = redact_text(text, secrets)
             if cleaned != text:
                 path.write_text(cleaned)
                 cleaned_files.append(path)
@@ -392,7 +391,7 @@ def run_trace(
         recorded = read_verdict(verdict_path).as_of
         as_of = recorded.isoformat() if recorded else ""
     parse_as_of(as_of)
-    db.sqlalchemy_url(db_url)
+    sqlalchemy_url(db_url)
     root = (output_root or layout.outputs_dir()).resolve()
     run_dir = layout.make_run_dir(layout.trace_dir(root, env))
     notebook_path = run_dir / "booking-trace.ipynb"
@@ -409,9 +408,9 @@ def run_trace(
         progress=False,
         execution_timeout=execution_timeout,
     )
-    secrets = db.secrets_of(db_url)
+    secrets = secrets_of(db_url)
     if notebook_path.exists():
         render_html(notebook_path, run_dir / "booking-trace.html")
     for leaked in scrub_secrets(run_dir, secrets):
         print(f"warning: removed a secret from {leaked} (please report this)", file=sys.stderr)
-    return run_dir, db.redact_text(error, secrets) if error else None
+    return run_dir, redact_text(error, secrets) if error else None

@@ -96,9 +96,9 @@ from ..config import flags, ledger
 from ..config import params as config
 from ..core import layout, timefmt
 from ..core.errors import UsageError
+from ..core.secrets import redact_url
 from ..gates import RUNBOOK_ORDER
 from ..ops import admin
-from ..telemetry.db import redact_url
 
 # --- scenario files -------------------------------------------------------------------------
 

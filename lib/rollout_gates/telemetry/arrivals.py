@@ -7,7 +7,7 @@ in its context (`context.bookingId`): the row's booking_id column is NULL. It is
 record of bookings that does not depend on which planner handles them, so it tells "the
 planner is silent" from "no one booked". A database written by an older deploy has no
 creation event at all: the gates then count bookings with planner activity instead, and say
-so (`FALLBACK`), rather than counting zero.
+so (rules.signals.FALLBACK), rather than counting zero.
 
 Silence (no planner event, and no arrival either) is judged against the arrival rate before
 it. Arrivals are a Poisson process; with n arrivals in the lookback L before the event and
@@ -35,15 +35,8 @@ from datetime import datetime, timedelta
 from scipy.stats import binom
 from sqlalchemy.engine import Connection
 
+from ..rules.signals import RECORDED_LOOKBACK
 from .metrics import Window, fetch_frame
-
-# How far back a database is searched for any creation event before the gates fall back.
-RECORDED_LOOKBACK = timedelta(days=7)
-FALLBACK = (
-    "this database has no booking.creation.success event (capacity.transaction) in the "
-    f"{RECORDED_LOOKBACK.days} days before the as-of, as written by an older deploy: bookings "
-    "are counted from planner activity (state machine, legacy planner) instead"
-)
 
 
 def arrival_binds(taxonomy: dict) -> dict:

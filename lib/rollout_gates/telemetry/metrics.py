@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from ..core.outcomes import PENDABLE
 from ..core.stats import DEFAULT_CONFIDENCE, Proportion
+from ..rules.signals import Traffic
 from .db import QUERY_NAME_PREFIX
 
 
@@ -175,15 +176,6 @@ def fetch_outcome_event_buckets(
     return fetch_event_buckets(connection, taxonomy, window, bucket, outcomes)["events"].tolist()
 
 
-def longest_run(counts) -> int:
-    """The longest stretch of consecutive buckets with at least one event."""
-    longest = current = 0
-    for count in counts:
-        current = current + 1 if count > 0 else 0
-        longest = max(longest, current)
-    return longest
-
-
 def fetch_max_per_hour(
     connection: Connection, taxonomy: dict, window: Window, event_type: str
 ) -> tuple[int, int]:
@@ -197,16 +189,6 @@ def fetch_max_per_hour(
         },
     ).one()
     return int(row.max_in_any_hour), int(row.total)
-
-
-@dataclass(frozen=True)
-class Traffic:
-    active_starts: int
-    bookings_with_activity: int  # arrivals, and bookings with planner activity
-    bookings_seen_by_coordinator: int
-    bookings_created: int = 0  # arrivals (booking.creation.success, duplicates aside)
-    bookings_created_seen: int = 0  # ... of which the coordinator wrote about
-    recorded: bool = True  # False: the database has no creation event at all (older deploy)
 
 
 def fetch_traffic(connection: Connection, taxonomy: dict, window: Window) -> Traffic:

@@ -23,7 +23,8 @@ from ..config.ledger import SHADOW, V3, FlagChange, phase_at, phase_started
 from ..core.stats import Proportion
 from ..core.timefmt import as_utc, format_duration, utc
 from ..core.verdict import Check, Status
-from .arrivals import FALLBACK, Arrivals, arrival_binds, judge_silence
+from ..rules.signals import FALLBACK
+from .arrivals import Arrivals, arrival_binds, judge_silence
 from .metrics import Window, bucket_starts, fetch_frame
 
 TELEMETRY = "telemetry"

@@ -7,18 +7,16 @@ across the coordinator, the state machine and the legacy planner, into the run's
 """
 
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.engine import Connection
 
 from ..core.outcomes import PENDABLE
-from ..core.verdict import BEHIND_LISTED, BEHIND_TABLE, Behind, Check, GateResult, Status
+from ..core.verdict import BEHIND_LISTED, Behind, Check, Status
 from .arrivals import arrival_binds
 from .metrics import coordinator_binds, fetch_frame
 
 TRAIL_LOOKBACK = timedelta(hours=24)  # a booking's events before the window: its creation
-BANNER_LISTED = 5  # bookings a FAIL banner names per check
 COLUMNS = ["check", "booking_id", "restaurant_id", "outcome", "decided_at", "of"]
 
 
@@ -137,22 +135,3 @@ def bookings_behind(
         booking: describe_trail(events) for booking, events in trails.groupby("booking_id")
     }
     return table.assign(trail=table["booking_id"].map(described).fillna(""))
-
-
-def trace_pointer(run_dir: Path, result: GateResult, shown: int = BANNER_LISTED) -> str:
-    """For a FAIL's banner: the bookings behind its failing checks (the first `shown` of each,
-    and how many more) and the command that opens their trace. Empty when none were listed."""
-    table_path = run_dir / "tables" / f"{BEHIND_TABLE}.csv"
-    if result.status is not Status.FAIL or not table_path.exists():
-        return ""
-    table = pd.read_csv(table_path, dtype=str)
-    if table.empty:
-        return ""
-    lines = ["**Bookings behind the failing checks:**", ""]
-    for check, rows in table.groupby("check", sort=False):
-        names = ", ".join(f"`{booking}`" for booking in rows["booking_id"][:shown])
-        more = int(rows["of"].iloc[0]) - min(shown, len(rows))
-        lines.append(f"- {check}: {names}" + (f" +{more} more" if more > 0 else ""))
-    command = f"rollout-gates trace --env {result.env} --verdict {run_dir / 'verdict.json'}"
-    lines += ["", "Their trails:", "", f"```bash\n{command}\n```"]
-    return "\n".join(lines)
