@@ -50,6 +50,13 @@ def parse_duration_option(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
+def every_option(help_text: str):
+    """--every: a clock-aligned interval, the runbook's 30 minutes unless given."""
+    return click.option(
+        "--every", default="30m", show_default=True, callback=parse_duration_option, help=help_text
+    )
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt():
     """Let SIGTERM stop work the way Ctrl-C does, once: the evidence of the run is still written."""

@@ -18,6 +18,7 @@ from ..core.verdict import EXIT_CODES, GateResult, Status, worst
 from .common import (
     ENV_OPTION,
     OUTPUT_DIR_OPTION,
+    every_option,
     parse_duration_option,
     reports_errors,
     sigterm_as_interrupt,
@@ -70,6 +71,19 @@ def gate_run_options(command):
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def run_gate_options(url, overrides, output_dir, timeout, lock_wait, notify_webhook) -> dict:
+    """run_gate's arguments from the options of gate_run_options, as `run` and `watch` pass them."""
+    return {
+        "db_url": url,
+        "overrides": overrides,
+        "output_root": output_dir,
+        "execution_timeout": timeout,
+        "lock_wait": lock_wait.total_seconds(),
+        "secrets": (notify_webhook,) if notify_webhook else (),
+        "webhook_url": notify_webhook,
+    }
 
 
 @click.command("run")
@@ -143,15 +157,9 @@ def run_command(
             functools.partial(
                 run_gate,
                 env=env,
-                db_url=url,
                 as_of=as_of,
-                overrides=overrides,
-                output_root=output_dir,
                 progress=show_progress,
-                execution_timeout=timeout,
-                lock_wait=lock_wait.total_seconds(),
-                secrets=(notify_webhook,) if notify_webhook else (),
-                webhook_url=notify_webhook,
+                **run_gate_options(url, overrides, output_dir, timeout, lock_wait, notify_webhook),
             ),
             jobs=jobs,
             after={gate_id: gate_spec(gate_id).after for gate_id in selected},
@@ -166,13 +174,7 @@ def run_command(
 @click.command("watch")
 @click.argument("gate")
 @gate_run_options
-@click.option(
-    "--every",
-    default="30m",
-    show_default=True,
-    callback=parse_duration_option,
-    help="Interval between runs, aligned to the clock (30m: at :00 and :30 UTC).",
-)
+@every_option("Interval between runs, aligned to the clock (30m: at :00 and :30 UTC).")
 @click.option(
     "--for",
     "duration",
@@ -205,13 +207,7 @@ def watch_command(
         result = run_gate(
             gate,
             env,
-            db_url=url,
-            overrides=overrides,
-            output_root=output_dir,
-            execution_timeout=timeout,
-            lock_wait=lock_wait.total_seconds(),
-            secrets=(notify_webhook,) if notify_webhook else (),
-            webhook_url=notify_webhook,
+            **run_gate_options(url, overrides, output_dir, timeout, lock_wait, notify_webhook),
         )
         echo_delivery(result)
         return result

@@ -6,19 +6,18 @@ from pathlib import Path
 import click
 
 from ..core import layout
-from .common import ENV_OPTION, OUTPUT_DIR_OPTION, parse_duration_option, reports_errors
+from .common import (
+    ENV_OPTION,
+    OUTPUT_DIR_OPTION,
+    every_option,
+    reports_errors,
+)
 
 
 @click.command("schedule")
 @click.argument("gate")
 @ENV_OPTION
-@click.option(
-    "--every",
-    default="30m",
-    show_default=True,
-    callback=parse_duration_option,
-    help="Interval, aligned to the clock; must divide the hour or the day.",
-)
+@every_option("Interval, aligned to the clock; must divide the hour or the day.")
 @click.option(
     "--env-file",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ..config import params as config
 from ..core.secrets import redact_url
 from ..telemetry import db
-from ..telemetry.arrivals import arrival_binds
+from ..telemetry.arrivals import creation_binds
 from ..telemetry.metrics import Window, fetch_frame, load_query
 
 # spec/telemetry.md: the columns the gates read, with their types.
@@ -194,13 +194,12 @@ def describe_events_per_day(per_day: list[int]) -> Finding:
 def check_arrivals(connection: sa.Connection, window: Window) -> Finding:
     """Whether the gates can count bookings created, or fall back to planner activity."""
     taxonomy = config.load_taxonomy()
-    binds = arrival_binds(taxonomy)
+    binds = creation_binds(taxonomy)
     row = fetch_frame(
         connection,
         "doctor_arrivals",
         **window.binds(),
-        arrivals_source=binds["arrivals_source"],
-        created_type=binds["created_type"],
+        **binds,
         activity_sources=list(taxonomy["booking_activity_sources"]),
     ).iloc[0]
     created, planner = int(row["created"]), int(row["planner_bookings"])

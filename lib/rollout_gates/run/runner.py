@@ -162,11 +162,10 @@ def run_replay(
     parse_as_of(start)
     root = (output_root or layout.outputs_dir()).resolve()
     run_dir = layout.make_run_dir(layout.replay_dir(root, env, gate_id))
-    notebook_path = run_dir / f"replay-{gate_id}.ipynb"
-    error = execute(
-        layout.notebooks_dir() / "replay.ipynb",
-        notebook_path,
-        parameters={
+    error = run_analysis(
+        "replay.ipynb",
+        run_dir / f"replay-{gate_id}.ipynb",
+        {
             "gate": gate_id,
             "env": env,
             "start": start,
@@ -176,20 +175,14 @@ def run_replay(
             "run_dir": str(run_dir),
             "evidence_dir": str(root),
         },
-        kernel_env={"ROLLOUT_DB_URL": db_url},
-        progress=False,
+        db_url=db_url,
         execution_timeout=execution_timeout,
     )
-    secrets = secrets_of(db_url)
-    if notebook_path.exists():
-        render_html(notebook_path, run_dir / f"replay-{gate_id}.html")
-    for leaked in scrub_secrets(run_dir, secrets):
-        print(f"warning: removed a secret from {leaked} (please report this)", file=sys.stderr)
     summary_path = run_dir / "replay.json"
     if error is None and not summary_path.exists():
         error = "the replay notebook finished without writing replay.json"
     if error is not None:
-        return run_dir, None, redact_text(error, secrets)
+        return run_dir, None, error
     return run_dir, json.loads(summary_path.read_text()), None
 
 
@@ -394,23 +387,37 @@ def run_trace(
     sqlalchemy_url(db_url)
     root = (output_root or layout.outputs_dir()).resolve()
     run_dir = layout.make_run_dir(layout.trace_dir(root, env))
-    notebook_path = run_dir / "booking-trace.ipynb"
-    error = execute(
-        layout.notebooks_dir() / "booking-trace.ipynb",
-        notebook_path,
-        parameters={
+    error = run_analysis(
+        "booking-trace.ipynb",
+        run_dir / "booking-trace.ipynb",
+        {
             "env": env,
             "as_of": as_of,
             "booking_id": booking_id,
             "verdict_path": str(verdict_path.resolve()) if verdict_path else "",
         },
+        db_url=db_url,
+        execution_timeout=execution_timeout,
+    )
+    return run_dir, error
+
+
+def run_analysis(
+    source: str, notebook_path: Path, parameters: dict, *, db_url: str, execution_timeout: int
+) -> str | None:
+    """Execute notebooks/<source>, a replay or a trace (no verdict, no lock), into notebook_path,
+    its HTML beside it and no secret left in the folder; returns the failure, redacted, or None."""
+    error = execute(
+        layout.notebooks_dir() / source,
+        notebook_path,
+        parameters=parameters,
         kernel_env={"ROLLOUT_DB_URL": db_url},
         progress=False,
         execution_timeout=execution_timeout,
     )
     secrets = secrets_of(db_url)
     if notebook_path.exists():
-        render_html(notebook_path, run_dir / "booking-trace.html")
-    for leaked in scrub_secrets(run_dir, secrets):
+        render_html(notebook_path, notebook_path.with_suffix(".html"))
+    for leaked in scrub_secrets(notebook_path.parent, secrets):
         print(f"warning: removed a secret from {leaked} (please report this)", file=sys.stderr)
-    return run_dir, redact_text(error, secrets) if error else None
+    return redact_text(error, secrets) if error else None

@@ -39,12 +39,17 @@ from ..rules.signals import RECORDED_LOOKBACK
 from .metrics import Window, fetch_frame
 
 
+def creation_binds(taxonomy: dict) -> dict:
+    """The creation event's source and type, from params/taxonomy.yaml."""
+    arrivals = taxonomy["arrivals"]
+    return {"arrivals_source": arrivals["source"], "created_type": arrivals["created"]}
+
+
 def arrival_binds(taxonomy: dict) -> dict:
-    """The creation event's names and context paths, from params/taxonomy.yaml."""
+    """The creation event's names and the context paths of its booking id and replay flag."""
     arrivals = taxonomy["arrivals"]
     return {
-        "arrivals_source": arrivals["source"],
-        "created_type": arrivals["created"],
+        **creation_binds(taxonomy),
         "arrival_id_path": list(arrivals["booking_id_path"]),
         "duplicate_path": list(arrivals["duplicate_path"]),
     }
@@ -99,13 +104,11 @@ def fetch_arrivals(
 
 def fetch_recorded(connection: Connection, taxonomy: dict, as_of: datetime) -> bool:
     """Whether any creation event was written in the RECORDED_LOOKBACK before `as_of`."""
-    binds = arrival_binds(taxonomy)
     frame = fetch_frame(
         connection,
         "arrivals_recorded",
         **Window(as_of - RECORDED_LOOKBACK, as_of).binds(),
-        arrivals_source=binds["arrivals_source"],
-        created_type=binds["created_type"],
+        **creation_binds(taxonomy),
     )
     return bool(frame.iloc[0]["recorded"])
 
