@@ -42,6 +42,16 @@ def fetch_frame(connection: Connection, name: str, **binds) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
+def active_start_binds(taxonomy: dict) -> dict:
+    """What makes an event an active coordinator start: V3 deciding, not shadowing."""
+    coordinator = taxonomy["coordinator"]
+    return {
+        "coordinator_source": coordinator["source"],
+        "start_type": coordinator["start"],
+        "active_mode": coordinator["active_mode"],
+    }
+
+
 def coordinator_binds(taxonomy: dict) -> dict:
     coordinator = taxonomy["coordinator"]
     outcomes = coordinator["outcomes"]
@@ -194,14 +204,11 @@ def fetch_max_per_hour(
 def fetch_traffic(connection: Connection, taxonomy: dict, window: Window) -> Traffic:
     from .arrivals import arrival_binds, fetch_recorded
 
-    coordinator = taxonomy["coordinator"]
     row = connection.execute(
         load_query("v3_traffic"),
         {
             **window.binds(),
-            "coordinator_source": coordinator["source"],
-            "start_type": coordinator["start"],
-            "active_mode": coordinator["active_mode"],
+            **active_start_binds(taxonomy),
             "activity_sources": list(taxonomy["booking_activity_sources"]),
             **arrival_binds(taxonomy),
         },
@@ -284,16 +291,13 @@ def fetch_active_starts_while_off(
 ) -> FlagDisagreement:
     if not intervals:
         return FlagDisagreement(0)
-    coordinator = taxonomy["coordinator"]
     row = connection.execute(
         load_query("active_starts_in_intervals"),
         {
             **window.binds(),
             "interval_starts": [start for start, _ in intervals],
             "interval_ends": [end for _, end in intervals],
-            "coordinator_source": coordinator["source"],
-            "start_type": coordinator["start"],
-            "active_mode": coordinator["active_mode"],
+            **active_start_binds(taxonomy),
         },
     ).one()
     return FlagDisagreement(int(row.active_starts), row.first_at, row.last_at)
