@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from rollout_gates.telemetry import db
+from rollout_gates.telemetry.metrics import query_text
 
 QUERIES = resources.files("rollout_gates.telemetry").joinpath("queries")
 SQL_FILES = sorted(
@@ -23,8 +24,16 @@ SQL_FILES = sorted(
     + [entry for entry in QUERIES.joinpath("runbook").iterdir() if entry.name.endswith(".sql")],
     key=lambda entry: entry.name,
 )
+
+
+def sql_of(entry) -> str:
+    """The statement load_query sends for this file, its parts written in."""
+    folder = "" if entry.parent == QUERIES else "runbook/"
+    return query_text(folder + entry.name.removesuffix(".sql"))
+
+
 TABLE_REFERENCE = re.compile(r"\b(?:FROM|JOIN)\s+observability_events(?:\s+AS\s+(\w+))?", re.I)
-READS_EVENTS = [entry for entry in SQL_FILES if TABLE_REFERENCE.search(entry.read_text())]
+READS_EVENTS = [entry for entry in SQL_FILES if TABLE_REFERENCE.search(sql_of(entry))]
 PREDICATE_LINE = re.compile(r"^\s*(WHERE|AND|OR|ON)\b.*$", re.I | re.M)
 FUNCTION_ON_CREATED_AT = re.compile(r"\w\s*\(\s*(?:\w+\.)?created_at\b|created_at\s*::", re.I)
 CREATED_AT_INDEX = "observability_events_created_at_idx"
@@ -37,7 +46,7 @@ def without_comments(sql: str) -> str:
 
 @pytest.mark.parametrize("entry", READS_EVENTS, ids=lambda entry: entry.name)
 def test_each_read_of_the_table_bounds_created_at_with_bound_parameters(entry):
-    sql = without_comments(entry.read_text())
+    sql = without_comments(sql_of(entry))
     references = list(TABLE_REFERENCE.finditer(sql))
     for number, reference in enumerate(references):
         end = references[number + 1].start() if number + 1 < len(references) else len(sql)
@@ -98,7 +107,7 @@ def test_every_read_of_the_table_is_a_created_at_index_range(make_database):
     with engine.connect() as connection:
         connection.exec_driver_sql("SET enable_seqscan = off")
         for entry in READS_EVENTS:
-            sql = entry.read_text()
+            sql = sql_of(entry)
             names = set(re.findall(r"(?<!:):(\w+)", without_comments(sql)))
             binds = {name: bind_value(name) for name in names}
             plan = connection.execute(sa.text(f"EXPLAIN (FORMAT JSON) {sql}"), binds).scalar()

@@ -1,5 +1,7 @@
 """Outcome-based metrics (DESIGN.md, "Metrics"): SQL does the counting, Python the arithmetic."""
 
+import re
+import textwrap
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache
@@ -30,11 +32,24 @@ class Window:
         return {"window_start": self.start, "window_end": self.end}
 
 
+# A line `-- part: NAME` stands for queries/parts/NAME.sql: SQL that queries must agree on.
+_PART = re.compile(r"^([ \t]*)-- part: (\w+)\n", re.MULTILINE)
+
+
+def query_text(name: str) -> str:
+    """queries/<name>.sql with its parts written in, each indented as the line it replaces."""
+    queries = resources.files(__package__).joinpath("queries")
+
+    def written_in(line: re.Match) -> str:
+        return textwrap.indent(queries.joinpath("parts", f"{line[2]}.sql").read_text(), line[1])
+
+    return _PART.sub(written_in, queries.joinpath(f"{name}.sql").read_text())
+
+
 @cache
 def load_query(name: str) -> sa.TextClause:
     """queries/<name>.sql as a statement with bound parameters, its first line naming it."""
-    text = resources.files(__package__).joinpath("queries", f"{name}.sql").read_text()
-    return sa.text(f"{QUERY_NAME_PREFIX}{name}\n{text}")
+    return sa.text(f"{QUERY_NAME_PREFIX}{name}\n{query_text(name)}")
 
 
 def fetch_frame(connection: Connection, name: str, **binds) -> pd.DataFrame:

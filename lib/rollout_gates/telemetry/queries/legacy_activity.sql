@@ -13,19 +13,7 @@ WITH window_events AS (
         source,
         event_type,
         created_at,
-        CASE
-            WHEN source <> :arrivals_source THEN CAST(booking_id AS text)
-            WHEN event_type = :created_type
-                AND (context #>> CAST(:duplicate_path AS text[])) IS DISTINCT FROM 'true'
-                THEN coalesce(
-                    CAST(booking_id AS text),
-                    lower(context #>> CAST(:arrival_id_path AS text[]))
-                )
-        END AS booking_key,
-        source = :arrivals_source
-            AND event_type = :created_type
-            AND (context #>> CAST(:duplicate_path AS text[])) IS DISTINCT FROM 'true'
-            AS is_arrival,
+        -- part: arrival_key
         source = ANY(:legacy_sources)
             AND (event_type = :started_type OR source = :inline_source)
             AND (context ->> 'trigger') IS DISTINCT FROM :mirror_trigger AS is_legacy,

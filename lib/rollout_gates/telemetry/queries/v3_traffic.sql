@@ -7,16 +7,8 @@ WITH window_events AS (
     SELECT
         source,
         event_type,
-        context,
-        CASE
-            WHEN source <> :arrivals_source THEN CAST(booking_id AS text)
-            WHEN event_type = :created_type
-                AND (context #>> CAST(:duplicate_path AS text[])) IS DISTINCT FROM 'true'
-                THEN coalesce(
-                    CAST(booking_id AS text),
-                    lower(context #>> CAST(:arrival_id_path AS text[]))
-                )
-        END AS booking_key
+        -- part: arrival_key
+        context
     FROM observability_events
     WHERE created_at >= :window_start
       AND created_at < :window_end
@@ -29,8 +21,8 @@ WITH window_events AS (
 per_booking AS (
     SELECT
         booking_key,
-        bool_or(source = :arrivals_source) AS created,
-        bool_or(source = ANY(:activity_sources) OR source = :arrivals_source) AS has_activity,
+        bool_or(is_arrival) AS created,
+        bool_or(source = ANY(:activity_sources) OR is_arrival) AS has_activity,
         bool_or(source = :coordinator_source) AS seen_by_coordinator
     FROM window_events
     WHERE booking_key IS NOT NULL
