@@ -49,7 +49,8 @@ def query_text(name: str) -> str:
 @cache
 def load_query(name: str) -> sa.TextClause:
     """queries/<name>.sql as a statement with bound parameters, its first line naming it."""
-    return sa.text(f"{QUERY_NAME_PREFIX}{name}\n{query_text(name)}")
+    text = query_text(name)
+    return sa.text(f"{QUERY_NAME_PREFIX}{name}\n{text}")
 
 
 def fetch_frame(connection: Connection, name: str, **binds) -> pd.DataFrame:
