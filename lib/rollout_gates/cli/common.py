@@ -17,6 +17,9 @@ OUTPUT_DIR_OPTION = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Evidence root (default: outputs/ of the project).",
 )
+DB_URL_OPTION = click.option(
+    "--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL)."
+)
 ENV_OPTION = click.option(
     "--env",
     "env",

@@ -7,12 +7,12 @@ import click
 from ..config import params as config
 from ..core.errors import EXIT_ERROR
 from ..core.secrets import resolve_db_url
-from .common import ENV_OPTION, reports_errors
+from .common import DB_URL_OPTION, ENV_OPTION, reports_errors
 
 
 @click.command("doctor")
 @ENV_OPTION
-@click.option("--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL).")
+@DB_URL_OPTION
 @reports_errors
 def doctor_command(env, db_url):
     """Check that the gates can run against the database, and fast.

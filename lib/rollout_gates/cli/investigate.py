@@ -10,6 +10,7 @@ from ..core import timefmt
 from ..core.errors import RolloutGatesError, UsageError
 from ..core.secrets import resolve_db_url
 from .common import (
+    DB_URL_OPTION,
     ENV_OPTION,
     OUTPUT_DIR_OPTION,
     parse_duration_option,
@@ -30,7 +31,7 @@ from .common import (
     callback=parse_duration_option,
     help="Time between two as-of times.",
 )
-@click.option("--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL).")
+@DB_URL_OPTION
 @click.option(
     "--set",
     "settings",
@@ -94,7 +95,7 @@ def replay_command(gate, env, start, end, step, db_url, settings, output_dir, ti
 )
 @click.option("--booking", "booking_id", default="", help="Trace this one booking id.")
 @click.option("--as-of", "as_of", default="", help="ISO-8601 (default: the verdict's, else now).")
-@click.option("--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL).")
+@DB_URL_OPTION
 @OUTPUT_DIR_OPTION
 @reports_errors
 def trace_command(env, verdict_path, booking_id, as_of, db_url, output_dir):

@@ -16,6 +16,7 @@ from ..core.secrets import WEBHOOK_ENV, redact_url, resolve_db_url
 from ..core.timefmt import parse_as_of
 from ..core.verdict import EXIT_CODES, GateResult, Status, worst
 from .common import (
+    DB_URL_OPTION,
     ENV_OPTION,
     OUTPUT_DIR_OPTION,
     every_option,
@@ -40,7 +41,7 @@ def gate_run_options(command):
     """The options every command that runs gates shares (run, watch)."""
     options = [
         ENV_OPTION,
-        click.option("--db-url", help="Database URL (else ROLLOUT_DB_URL, else SUPABASE_DB_URL)."),
+        DB_URL_OPTION,
         click.option(
             "--set",
             "settings",

@@ -6,12 +6,7 @@ from pathlib import Path
 import click
 
 from ..core import layout
-from .common import (
-    ENV_OPTION,
-    OUTPUT_DIR_OPTION,
-    every_option,
-    reports_errors,
-)
+from .common import ENV_OPTION, OUTPUT_DIR_OPTION, every_option, reports_errors
 
 
 @click.command("schedule")
