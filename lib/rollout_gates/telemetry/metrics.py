@@ -32,8 +32,9 @@ class Window:
         return {"window_start": self.start, "window_end": self.end}
 
 
-# A line `-- part: NAME` stands for queries/parts/NAME.sql: SQL that queries must agree on.
-_PART = re.compile(r"^([ \t]*)-- part: (\w+)\n", re.MULTILINE)
+# A line `-- part: NAME` stands for queries/parts/NAME.sql (followed by the line's comma, if
+# it has one): SQL that queries must agree on.
+_PART = re.compile(r"^([ \t]*)-- part: (\w+)(,?)\n", re.MULTILINE)
 
 
 def query_text(name: str) -> str:
@@ -41,7 +42,8 @@ def query_text(name: str) -> str:
     queries = resources.files(__package__).joinpath("queries")
 
     def written_in(line: re.Match) -> str:
-        return textwrap.indent(queries.joinpath("parts", f"{line[2]}.sql").read_text(), line[1])
+        part = queries.joinpath("parts", f"{line[2]}.sql").read_text().rstrip("\n")
+        return textwrap.indent(f"{part}{line[3]}\n", line[1])
 
     return _PART.sub(written_in, queries.joinpath(f"{name}.sql").read_text())
 

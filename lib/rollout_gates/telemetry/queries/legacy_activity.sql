@@ -13,10 +13,8 @@ WITH window_events AS (
         source,
         event_type,
         created_at,
-        -- part: arrival_key
-        source = ANY(:legacy_sources)
-            AND (event_type = :started_type OR source = :inline_source)
-            AND (context ->> 'trigger') IS DISTINCT FROM :mirror_trigger AS is_legacy,
+        -- part: arrival_key,
+        -- part: is_legacy,
         source = ANY(:legacy_sources)
             AND event_type = ANY(:succeeded_types)
             AND (context ->> 'trigger') IS DISTINCT FROM :mirror_trigger AS is_success

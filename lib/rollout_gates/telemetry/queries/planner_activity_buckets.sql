@@ -12,10 +12,8 @@ WITH window_events AS (
         created_at,
         source,
         event_type,
-        -- part: arrival_key
-        source = ANY(:legacy_sources)
-            AND (event_type = :started_type OR source = :inline_source)
-            AND (context ->> 'trigger') IS DISTINCT FROM :mirror_trigger AS is_legacy,
+        -- part: arrival_key,
+        -- part: is_legacy,
         source = ANY(:v3_sources)
             OR (source = ANY(:legacy_sources) AND context ->> 'trigger' = :mirror_trigger)
             AS is_v3,

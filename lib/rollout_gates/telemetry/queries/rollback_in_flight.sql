@@ -11,9 +11,7 @@ WITH events AS (
         event_type,
         created_at,
         context,
-        source = ANY(:legacy_sources)
-            AND (event_type = :started_type OR source = :inline_source)
-            AND (context ->> 'trigger') IS DISTINCT FROM :mirror_trigger AS is_legacy
+        -- part: is_legacy
     FROM observability_events
     WHERE created_at >= :window_start
       AND created_at < :window_end

@@ -7,7 +7,7 @@ WITH window_events AS (
     SELECT
         source,
         event_type,
-        -- part: arrival_key
+        -- part: arrival_key,
         context
     FROM observability_events
     WHERE created_at >= :window_start

@@ -15,4 +15,4 @@ END AS booking_key,
 source = :arrivals_source
     AND event_type = :created_type
     AND (context #>> CAST(:duplicate_path AS text[])) IS DISTINCT FROM 'true'
-    AS is_arrival,
+    AS is_arrival
