@@ -13,7 +13,7 @@ from ..config import params as config
 from ..core import layout
 from ..core.errors import RolloutGatesError
 from ..core.verdict import GateResult, Status, read_verdict
-from ..gates import gate_module
+from ..gates import gate_module, gate_notebook
 from ..notebook.context import parse_as_of
 from ..present.display import verdict_markdown
 from ..telemetry import db
@@ -98,7 +98,7 @@ def _run_locked(
     exporter = start_html_exporter()
     try:
         error = execute(
-            layout.notebooks_dir() / f"{gate_id}.ipynb",
+            gate_notebook(gate_id),
             notebook_path,
             parameters={
                 "env": env,
