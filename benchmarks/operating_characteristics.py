@@ -313,13 +313,14 @@ def stuck_bookings(counts: Counts, first: int, tick: int, stuck_after: timedelta
 
 
 def success_metrics(
-    counts: Counts, tick: int, params, changes: list[ledger.FlagChange]
+    counts: Counts, tick: int, params, changes: list[ledger.FlagChange], allowed: dict
 ) -> success.SuccessMetrics:
     window, first = window_of(counts, tick, params.window)
     grace = ticks(params.outcome_grace)
     outcomes = counts.summary(first, tick, tick, grace)
     size = ticks(params.trend_bucket)
     return success.SuccessMetrics(
+        as_of=window.end,
         phase=full_mode_start(changes, lookback_stretch(window), window.end),
         outcomes=outcomes,
         buckets=[
@@ -339,6 +340,7 @@ def success_metrics(
         circuit_opens=counts.total("circuit_opens", first, tick),
         transitions=transition_counts(outcomes),
         stuck=stuck_bookings(counts, first, tick, params.stuck_after, outcomes.decided),
+        allowed=allowed,
     )
 
 
@@ -347,6 +349,7 @@ def scale_metrics(
 ) -> scale.ScaleMetrics:
     window, first = window_of(counts, tick, params.window)
     return scale.ScaleMetrics(
+        as_of=window.end,
         setting=current_max_parallel(params.max_parallel, changes, window.end),
         phase=full_mode_start(changes, lookback_stretch(window), window.end),
         outcomes=counts.summary(first, tick, tick, ticks(params.outcome_grace)),
@@ -427,12 +430,11 @@ class Gates:
             metrics = stability_metrics(counts, tick, self.full_extended, changes, "production")
             return look(stability.evaluate(metrics, self.full_extended))
         if gate == "success":
-            metrics = success_metrics(counts, tick, self.success, changes)
-            checks = success.evaluate(metrics, self.success, self.allowed, counts.at(tick))
-            return look(checks)
+            metrics = success_metrics(counts, tick, self.success, changes, self.allowed)
+            return look(success.evaluate(metrics, self.success))
         if gate == "scale":
             metrics = scale_metrics(counts, tick, self.scale, changes)
-            return look(scale.evaluate(metrics, self.scale, counts.at(tick)))
+            return look(scale.evaluate(metrics, self.scale))
         raise ValueError(gate)
 
 

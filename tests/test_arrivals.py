@@ -11,6 +11,7 @@ after n arrivals in the lookback L has probability (L / (L + t))^n, improbable b
 1 - confidence = 0.05.
 """
 
+import tempfile
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from app_telemetry import H, S, Telemetry
 from rollout_gates.config import params as config
 from rollout_gates.core.verdict import Status, gate_status
 from rollout_gates.gates import rollback, shadow
+from rollout_gates.notebook.context import open_gate
 from rollout_gates.ops import doctor
 from rollout_gates.rules.signals import FALLBACK
 from rollout_gates.telemetry import db
@@ -114,17 +116,25 @@ def read_only(url: str):
         engine.dispose()
 
 
+@contextmanager
+def opened(gate_id: str, url: str, as_of: datetime, overrides: dict | None = None):
+    """The gate's context at `as_of` on `url`, as its notebook opens it, without a ledger."""
+    with pytest.MonkeyPatch.context() as env, tempfile.TemporaryDirectory() as evidence:
+        env.setenv("ROLLOUT_DB_URL", url)
+        gate = open_gate(
+            gate_id, "production", as_of.isoformat(), overrides or {}, evidence_dir=evidence
+        )
+        try:
+            yield gate
+        finally:
+            gate.connection.close()
+
+
 def judge(url: str, as_of: datetime, **overrides):
     """The rollback gate's checks at `as_of`, T given as the parameter (no ledger)."""
-    params = config.load_params(
-        rollback.RollbackParams,
-        "rollback",
-        "production",
-        {"rollback_at": T.isoformat(), **overrides},
-    )
-    with read_only(url) as connection:
-        metrics, _ = rollback.collect(connection, config.load_taxonomy(), as_of, params, [])
-    return {check.id: check for check in rollback.evaluate(metrics, params)}
+    with opened("rollback", url, as_of, {"rollback_at": T.isoformat(), **overrides}) as gate:
+        checks = rollback.evaluate(rollback.collect(gate), gate.params)
+    return {check.id: check for check in checks}
 
 
 def resuming(legacy) -> Telemetry:
@@ -273,11 +283,9 @@ def test_without_any_creation_event_the_gate_falls_back_to_planner_activity_and_
 
 
 def shadow_routing(url: str, as_of: datetime):
-    params = config.load_params(shadow.ShadowParams, "shadow", "production", {})
-    window = Window(as_of - params.window, as_of)
-    with read_only(url) as connection:
-        metrics, _ = shadow.collect(connection, config.load_taxonomy(), window, params, [])
-    return {check.id: check for check in shadow.evaluate(metrics, params)}["legacy_routing"]
+    with opened("shadow", url, as_of) as gate:
+        checks = shadow.evaluate(shadow.collect(gate), gate.params)
+    return {check.id: check for check in checks}["legacy_routing"]
 
 
 @pytest.mark.db

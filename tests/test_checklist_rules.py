@@ -16,6 +16,7 @@ from rollout_gates.core.errors import RolloutGatesError
 from rollout_gates.core.stats import Proportion
 from rollout_gates.core.verdict import Check, GateResult, Status
 from rollout_gates.gates import preflight, scale, success
+from rollout_gates.gates.base import Assessment
 from rollout_gates.telemetry.checklist import (
     ParallelSetting,
     PhaseStart,
@@ -136,12 +137,14 @@ ALL_ATTESTED = {
 def test_preflight_with_fresh_passes_and_all_attestations_passes():
     shadow = recorded("PASS", 2).model_copy(update={"gate": "shadow", "env": "production"})
     verdicts = {"staging_prerequisites": recorded("PASS", 5), "production_shadow": shadow}
-    checks = preflight.evaluate(verdicts, preflight_params(**ALL_ATTESTED), AS_OF, False)
+    params = preflight_params(**ALL_ATTESTED)
+    metrics = preflight.PreflightMetrics(verdicts, AS_OF)
+    checks = preflight.evaluate(metrics, params)
     assert [c.status for c in checks] == [Status.PASS] * 6
     assert checks[2].id == "attest.oncall" and "Ana" in checks[2].detail
-    assert preflight.actions(Status.PASS, "production")[0] == (
-        "vercel env add FEATURE_ASSIGNMENT_PIPELINE_V3 production"
-    )
+    assert f"at {AS_OF:%Y-%m-%d %H:%M} UTC" in checks[2].detail  # attested at the as-of
+    advice = preflight.advice(Assessment("production", params, metrics, checks))
+    assert advice[0] == ("vercel env add FEATURE_ASSIGNMENT_PIPELINE_V3 production")
 
 
 def test_preflight_missing_attestation_is_inconclusive():
@@ -149,7 +152,9 @@ def test_preflight_missing_attestation_is_inconclusive():
     attested = {k: v for k, v in ALL_ATTESTED.items() if k != "alert_channels"}
     statuses = {
         c.id: c.status
-        for c in preflight.evaluate(verdicts, preflight_params(**attested), AS_OF, False)
+        for c in preflight.evaluate(
+            preflight.PreflightMetrics(verdicts, AS_OF), preflight_params(**attested)
+        )
     }
     assert statuses["attest.alert_channels"] is Status.INCONCLUSIVE
     assert statuses["production_shadow"] is Status.INCONCLUSIVE
@@ -160,7 +165,7 @@ def test_unreadable_recorded_verdict_is_an_error():
         "staging_prerequisites": RolloutGatesError("unreadable recorded verdict x"),
         "production_shadow": None,
     }
-    checks = preflight.evaluate(verdicts, preflight_params(), AS_OF, False)
+    checks = preflight.evaluate(preflight.PreflightMetrics(verdicts, AS_OF), preflight_params())
     assert checks[0].status is Status.ERROR
 
 
@@ -346,34 +351,38 @@ def scale_params(**overrides):
 def test_scale_passes_with_everything_met_and_advises_the_next_value():
     params = scale_params()
     metrics = scale.ScaleMetrics(
+        as_of=AS_OF,
         setting=current_max_parallel(None, FULL_SINCE_60H, AS_OF),
         phase=full_mode_start(FULL_SINCE_60H, NO_TELEMETRY, AS_OF),
         outcomes=OutcomeSummary(confirmed=1900, manual_review=20),  # 1900/1920 = 98.96%
     )
-    checks = scale.evaluate(metrics, params, AS_OF)
+    checks = scale.evaluate(metrics, params)
     assert [c.status for c in checks] == [Status.PASS] * 4
-    assert scale.advice(Status.PASS, "production", metrics.setting, params, checks)[1] == (
+    assert scale.advice(Assessment("production", params, metrics, checks))[1] == (
         "# When prompted, enter: 4"
     )
 
 
 def scale_success(confirmed, error):
     metrics = scale.ScaleMetrics(
+        as_of=AS_OF,
         setting=current_max_parallel(None, FULL_SINCE_60H, AS_OF),
         phase=full_mode_start(FULL_SINCE_60H, NO_TELEMETRY, AS_OF),
         outcomes=OutcomeSummary(confirmed=confirmed, error=error),
     )
-    checks = {c.id: c for c in scale.evaluate(metrics, scale_params(), AS_OF)}
-    return metrics, checks["success_rate"]
+    checks = scale.evaluate(metrics, scale_params())
+    return Assessment("production", scale_params(), metrics, checks), checks[2]
 
 
 def test_scale_success_confidently_below_97_percent_fails():
     # 1780/1920 = 92.7%: 1920 KL(0.927 || 0.97) = 1920 * 0.0228 = 43.8 nats, less the prior's
     # 0.5 ln(1920 / (2 pi 0.068)) = 4.2, leaves 39.6 > ln 20 = 3.0.
-    metrics, check = scale_success(1780, 140)
-    assert check.status is Status.FAIL
-    advice = scale.advice(Status.FAIL, "production", metrics.setting, scale_params(), [])
-    assert advice == []
+    result, check = scale_success(1780, 140)
+    assert check.id == "success_rate" and check.status is Status.FAIL
+    # no command to raise it: the one line says which check blocks (the other three pass)
+    assert scale.advice(result) == [
+        "# Do not raise MAX_PARALLEL now (FAIL): see success_rate above"
+    ]
 
 
 def test_scale_success_a_little_below_97_percent_blocks_without_failing():
@@ -475,16 +484,18 @@ def success_metrics(**changes):
         "circuit_opens": 0,
         "transitions": NORMAL,
         "stuck": stuck(0),
+        "allowed": ALLOWED,
+        "as_of": AS_OF,
     }
     return success.SuccessMetrics(**(base | changes))
 
 
 def test_success_passes_only_with_both_attestations():
     attested = {"attest.no_customer_reports": "Ana", "attest.confirmation_emails": "Ben"}
-    checks = success.evaluate(success_metrics(), success_params(**attested), ALLOWED, AS_OF)
+    checks = success.evaluate(success_metrics(), success_params(**attested))
     assert {c.status for c in checks} == {Status.PASS}
     assert len(checks) == 10
-    unattested = success.evaluate(success_metrics(), success_params(), ALLOWED, AS_OF)
+    unattested = success.evaluate(success_metrics(), success_params())
     assert {c.id for c in unattested if c.status is Status.INCONCLUSIVE} == {
         "attest.no_customer_reports",
         "attest.confirmation_emails",
@@ -493,7 +504,7 @@ def test_success_passes_only_with_both_attestations():
 
 def test_success_fails_on_stuck_bookings_and_on_breaker_trips():
     metrics = success_metrics(stuck=stuck(3), circuit_opens=2, circuit_opens_max_per_hour=2)
-    statuses = {c.id: c.status for c in success.evaluate(metrics, success_params(), ALLOWED, AS_OF)}
+    statuses = {c.id: c.status for c in success.evaluate(metrics, success_params())}
     assert statuses["stuck_bookings"] is Status.FAIL
     assert statuses["circuit_opens"] is Status.FAIL
     assert statuses["success_rate"] is Status.PASS

@@ -23,6 +23,7 @@ from rollout_gates.config.params import load_taxonomy
 from rollout_gates.gates import full_extended
 from rollout_gates.telemetry import db
 from rollout_gates.telemetry.metrics import Window
+from rollout_gates.telemetry.trends import fetch_durations
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 
@@ -190,9 +191,7 @@ def test_durations_leave_out_values_that_are_not_numbers(make_database, scenario
     engine = db.create_readonly_engine(url)
     window = Window.ending(scenario_end, timedelta(hours=2))
     with engine.connect() as connection:
-        durations = full_extended.fetch_durations(
-            connection, load_taxonomy(), window, timedelta(hours=1)
-        )
+        durations = fetch_durations(connection, load_taxonomy(), window, timedelta(hours=1))
         suite = full_extended.run_runbook_suite(connection, window)
     engine.dispose()
     assert durations["calls"].tolist() == [0, 3]

@@ -14,8 +14,9 @@ import pytest
 from rollout_gates.config import params as config
 from rollout_gates.config.ledger import MAX_PARALLEL, SHADOW, V3, FlagChange
 from rollout_gates.core.errors import UsageError
-from rollout_gates.core.verdict import Status
+from rollout_gates.core.verdict import Check, Status
 from rollout_gates.gates import cleanup, rollback, shadow
+from rollout_gates.gates.base import Assessment
 from rollout_gates.telemetry.metrics import Window
 from rollout_gates.telemetry.planner import (
     LEDGER,
@@ -158,8 +159,13 @@ def test_legacy_baseline_records_rate_and_interval_and_warns_on_small_samples():
 def test_shadow_fail_advice_reapplies_shadow_flags_and_escalates_a_silent_planner():
     silent = LegacyActivity(bookings_with_activity=5, bookings_created=5)
     leak = V3Events(events=1, bookings=1, first_at=AS_OF - H, last_at=AS_OF - H)
-    checks = shadow.evaluate(shadow_metrics(v3=leak, legacy=silent), params("shadow"))
-    lines = "\n".join(shadow.advice(Status.FAIL, "production", checks))
+    metrics = shadow_metrics(v3=leak, legacy=silent)
+    checks = shadow.evaluate(metrics, params("shadow"))
+    assert {c.id for c in checks if c.status is Status.FAIL} == {
+        "coordinator_events",
+        "legacy_routing",
+    }
+    lines = "\n".join(shadow.advice(Assessment("production", params("shadow"), metrics, checks)))
     assert "vercel env add FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW production" in lines
     assert "# When prompted, enter: true" in lines
     assert "Escalate" in lines
@@ -315,8 +321,22 @@ def test_in_flight_summary_counts_undecided_and_picked_up_bookings():
     )
 
 
+def rollback_advice(status: Status, env: str, rolled_back: datetime | None) -> list[str]:
+    """The advice for a verdict of `status`, the rollback at `rolled_back` (None: unknown)."""
+    metrics = rollback.RollbackMetrics(
+        as_of=AS_OF, window=H, drain=30 * M, rollback=rollback.RollbackTime(rolled_back, None)
+    )
+    return advice_for(rollback, status, env, metrics)
+
+
+def advice_for(module, status: Status, env: str, metrics=None) -> list[str]:
+    """The gate's advice for a verdict of `status` (one check with it) on `env`."""
+    check = Check(id="x", rule="a check with the verdict's status", status=status, detail="")
+    return module.advice(Assessment(env, params(module.SPEC.id), metrics, [check]))
+
+
 def test_rollback_fail_advice_is_the_runbooks_rollback_and_escalation():
-    lines = rollback.advice(Status.FAIL, "production", AS_OF)
+    lines = rollback_advice(Status.FAIL, "production", AS_OF)
     text = "\n".join(lines)
     assert "vercel env add FEATURE_ASSIGNMENT_PIPELINE_V3 production" in text
     assert "vercel --prod" in text
@@ -328,7 +348,7 @@ def test_rollback_advice_reruns_at_the_real_rollback_time_in_the_gates_environme
     rolled_back = AS_OF - 2 * H  # 2026-11-29 10:00 UTC
     rerun = "rollout-gates run rollback --env staging --set rollback_at=2026-11-29T10:00:00Z"
     for status in (Status.FAIL, Status.INCONCLUSIVE):
-        assert rerun in rollback.advice(status, "staging", rolled_back), status
+        assert rerun in rollback_advice(status, "staging", rolled_back), status
 
 
 DATE = re.compile(r"\d{4}-\d\d-\d\d")
@@ -339,7 +359,7 @@ def test_without_a_rollback_time_the_advice_asks_for_it_and_invents_none():
         as_of=AS_OF, window=H, drain=30 * M, rollback=rollback.RollbackTime(None, None)
     )
     [check] = rollback.evaluate(metrics, params("rollback"))
-    lines = rollback.advice(Status.INCONCLUSIVE, "production", None)
+    lines = rollback.advice(Assessment("production", params("rollback"), metrics, [check]))
     assert "--set rollback_at=YYYY-MM-DDTHH:MM:SSZ" in lines[-1]
     assert "--set rollback_at=YYYY-MM-DDTHH:MM:SSZ" in check.detail
     assert not DATE.search("\n".join(lines)) and not DATE.search(check.detail)
@@ -560,5 +580,5 @@ def test_the_cleanup_task_and_advice_name_the_environment_they_ran_for():
     assert "Filed from the `cleanup` gate on **staging**" in task
     assert "production" not in task
     for status in (Status.PASS, Status.FAIL, Status.INCONCLUSIVE):
-        commands = [line for line in cleanup.actions(status, "staging") if line[0] != "#"]
+        commands = [line for line in advice_for(cleanup, status, "staging") if line[0] != "#"]
         assert commands and all(line.endswith("--env staging") for line in commands), status

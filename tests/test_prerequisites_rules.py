@@ -15,8 +15,9 @@ import pytest
 
 from rollout_gates.config.ledger import MAX_PARALLEL, SHADOW, V3, FlagChange
 from rollout_gates.config.params import load_params
-from rollout_gates.core.verdict import Status, gate_status
+from rollout_gates.core.verdict import Check, Status, gate_status
 from rollout_gates.gates import full_extended, prerequisites
+from rollout_gates.gates.base import Assessment
 from rollout_gates.telemetry.metrics import OutcomeSummary, Window
 from rollout_gates.telemetry.stability import (
     LEDGER,
@@ -28,6 +29,7 @@ from rollout_gates.telemetry.stability import (
     evaluate,
     resolve_phase_start,
 )
+from rollout_gates.telemetry.trends import retry_series
 
 AS_OF = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -368,22 +370,25 @@ def test_no_active_start_and_no_ledger_has_no_phase_start():
 # --- advice ----------------------------------------------------------------------------------
 
 
-def test_prerequisites_pass_prints_the_shadow_phase_commands():
-    lines = prerequisites.actions(Status.PASS, "staging")
+def test_prerequisites_pass_prints_the_shadow_phase_commands(params):
+    check = Check(id="soak", rule="r", status=Status.PASS, detail="")
+    lines = prerequisites.advice(Assessment("staging", params, None, [check]))
     assert "vercel env add FEATURE_ASSIGNMENT_PIPELINE_V3_SHADOW production" in lines
     assert "vercel --prod" in lines
 
 
 def test_prerequisites_inconclusive_says_why_and_how_to_rerun(params):
     checks = evaluate(metrics(started=AS_OF - 30 * H), params)
-    lines = prerequisites.actions(gate_status(checks), "staging", checks)
+    assert gate_status(checks) is Status.INCONCLUSIVE
+    lines = prerequisites.advice(Assessment("staging", params, None, checks))
     assert any("can pass at" in line for line in lines)
     assert lines[-1] == "rollout-gates run prerequisites --env staging"
 
 
 def test_full_extended_fail_prints_the_rollback_plan(params):
     checks = evaluate(metrics(circuit_opens=1, max_opens=1), params)
-    lines = full_extended.actions(gate_status(checks), "production", checks)
+    assert gate_status(checks) is Status.FAIL
+    lines = full_extended.advice(Assessment("production", params, None, checks))
     assert "vercel env add FEATURE_ASSIGNMENT_PIPELINE_V3 production" in lines
     assert any(line.startswith("# circuit_opens:") for line in lines)
 
@@ -410,7 +415,7 @@ def test_retry_series_keeps_the_top_reasons_and_groups_the_rest():
             "retries": [3, 1, 2, 1, 1],
         }
     )
-    series = full_extended.retry_series(retries, window, H, keep=2)
+    series = retry_series(retries, window, H, keep=2)
     # rate_limited 5; then hold, timeout 1, timeout 2 with 1 each: "hold" first by name.
     assert list(series) == ["rate_limited", "hold", "other reasons"]
     assert series["rate_limited"]["events"].tolist() == [3, 2, 0]
@@ -418,7 +423,7 @@ def test_retry_series_keeps_the_top_reasons_and_groups_the_rest():
 
 
 def test_no_retries_still_give_one_empty_series():
-    series = full_extended.retry_series(
+    series = retry_series(
         pd.DataFrame(columns=["bucket_start", "reason", "retries"]), Window.ending(AS_OF, H), H
     )
     assert [frame["events"].sum() for frame in series.values()] == [0]

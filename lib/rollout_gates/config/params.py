@@ -47,6 +47,16 @@ class GateParams(BaseModel):
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+class StabilityParams(GateParams):
+    """The parameters both stability gates share: prerequisites and full-extended."""
+
+    soak: Duration
+    success_rate_min: Rate
+    manual_review_rate_max: Rate
+    red_flag_success_rate_min: Rate
+    red_flag_manual_review_rate_max: Rate
+
+
 class Attestations(BaseModel):
     """Human items the data cannot show, given as `--set attest.NAME="who"`; each field a name."""
 
@@ -152,7 +162,8 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
 def load_params(
     model: type[GateParams], gate: str, env: str, overrides: dict[str, Any] | None = None
 ) -> GateParams:
-    """defaults.yaml, then params/<env>.yaml, then --set; validated by the gate's model."""
+    """defaults.yaml, then the extra gates folder's params.yaml (if there is one), then
+    params/<env>.yaml, then --set; validated by the gate's model."""
     check_env(env)
     defaults_path = layout.params_dir() / "defaults.yaml"
     env_path = layout.params_dir() / f"{env}.yaml"
@@ -161,6 +172,7 @@ def load_params(
     layers = [
         (defaults_path, ("common",), defaults.get("common") or {}),
         (defaults_path, ("gates", gate), (defaults.get("gates") or {}).get(gate) or {}),
+        *extra_gate_layers(gate),
         (env_path, ("overrides", "common"), env_file.get("common") or {}),
         (env_path, ("overrides", "gates", gate), (env_file.get("gates") or {}).get(gate) or {}),
     ]
@@ -191,6 +203,15 @@ def load_params(
     except ValidationError as exc:
         problems = "; ".join(describe_invalid(err, origin) for err in exc.errors())
         raise UsageError(f"invalid parameters for gate {gate}: {problems}") from None
+
+
+def extra_gate_layers(gate: str) -> list[tuple[Path, tuple[str, ...], dict]]:
+    """The gate's section of the extra gates folder's params.yaml, shaped like defaults.yaml."""
+    folder = layout.extra_gates_dir()
+    path = folder / "params.yaml" if folder else None
+    if path is None or not path.exists():
+        return []
+    return [(path, ("gates", gate), (read_yaml(path).get("gates") or {}).get(gate) or {})]
 
 
 def describe_invalid(err: dict, origin: dict[str, str]) -> str:

@@ -47,6 +47,13 @@ def notebooks_dir() -> Path:
     return Path(os.environ.get("ROLLOUT_NOTEBOOKS_DIR", PROJECT_ROOT / "notebooks"))
 
 
+def extra_gates_dir() -> Path | None:
+    """A folder of more gates, if ROLLOUT_EXTRA_GATES_DIR names one: its gates/*.py modules,
+    notebooks/*.ipynb and params.yaml (docs/adding-a-gate.md)."""
+    folder = os.environ.get("ROLLOUT_EXTRA_GATES_DIR")
+    return Path(folder) if folder else None
+
+
 def templates_dir() -> Path:
     """nbconvert templates shipped with the package (the evidence HTML's)."""
     return Path(__file__).parents[1] / "report" / "templates"

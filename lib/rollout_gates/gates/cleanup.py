@@ -21,40 +21,24 @@ Three checks, over the `window` (7 days) before the as-of:
 On PASS the notebook writes the follow-up task (task_markdown) to tables/cleanup-task.md.
 """
 
-import warnings
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib.dates as mdates
-import pandas as pd
-
-from ..config.ledger import FlagChange
 from ..config.params import Duration, GateParams
 from ..core.timefmt import as_utc, format_duration, utc
 from ..core.verdict import Check, GateResult, Status
-from ..present.plots import plot_rate
 from ..run.evidence import latest_verdict
-from ..telemetry.metrics import (
-    OutcomeSummary,
-    Window,
-    fetch_outcomes,
-    rates_by_bucket,
-    summarize_outcomes,
-)
-from ..telemetry.planner import (
-    TELEMETRY,
-    LegacyActivity,
-    PhaseClock,
-    assess_soak,
-    fetch_activity_buckets,
-    fetch_legacy_activity,
-    fetch_legacy_events,
-    ledger_clock,
-    legacy_activity_table,
-    span,
-)
-from . import GateSpec
+from .base import Assessment, GateSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..telemetry.metrics import OutcomeSummary, Window
+    from ..telemetry.planner import LegacyActivity, PhaseClock
 
 
 class CleanupParams(GateParams):
@@ -89,7 +73,7 @@ class RecordedSuccess:
     success_rate: str | None = None  # the detail of its success_rate check, if it has one
 
     @classmethod
-    def from_result(cls, result: GateResult) -> "RecordedSuccess":
+    def from_result(cls, result: GateResult) -> RecordedSuccess:
         rate = next((c.detail for c in result.checks if c.id == "success_rate"), None)
         return cls(
             status=result.status,
@@ -101,6 +85,13 @@ class RecordedSuccess:
         )
 
 
+def no_outcomes() -> OutcomeSummary:
+    """V3's outcomes before they are fetched: none."""
+    from ..telemetry.metrics import OutcomeSummary
+
+    return OutcomeSummary()
+
+
 @dataclass(frozen=True)
 class CleanupMetrics:
     as_of: datetime
@@ -110,20 +101,22 @@ class CleanupMetrics:
     legacy: LegacyActivity
     success: RecordedSuccess | None
     simulated: bool = False
-    v3: OutcomeSummary = field(default_factory=OutcomeSummary)
+    v3: OutcomeSummary = field(default_factory=no_outcomes)
+    frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, compare=False, repr=False)
 
 
-def collect(
-    connection,
-    taxonomy: dict,
-    as_of: datetime,
-    params: CleanupParams,
-    changes: list[FlagChange],
-    evidence_root: Path,
-    env: str,
-    simulated: bool,
-):
+def collect(ctx) -> CleanupMetrics:
     """Run the gate's queries and read the recorded success verdict."""
+    from ..telemetry.metrics import Window, fetch_outcomes, summarize_outcomes
+    from ..telemetry.planner import (
+        fetch_legacy_activity,
+        fetch_legacy_events,
+        ledger_clock,
+        legacy_activity_table,
+    )
+
+    connection, taxonomy, as_of, params = ctx.connection, ctx.taxonomy, ctx.as_of, ctx.params
+    changes = ctx.ledger()
     window = Window(as_of - params.window, as_of)
     clock = ledger_clock(changes, as_of)
     buckets = None
@@ -133,22 +126,25 @@ def collect(
     legacy = fetch_legacy_activity(connection, taxonomy, legacy_window, params.outcome_grace)
     events = legacy_activity_table(fetch_legacy_events(connection, taxonomy, legacy_window))
     outcomes = fetch_outcomes(connection, taxonomy, window, timedelta(days=1), params.outcome_grace)
-    recorded = latest_verdict(evidence_root, env, "success", at_or_before=as_of)
-    metrics = CleanupMetrics(
+    recorded = latest_verdict(ctx.evidence_root, ctx.env, "success", at_or_before=as_of)
+    return CleanupMetrics(
         as_of=as_of,
         window=window,
         legacy_window=legacy_window,
         clock=clock,
         legacy=legacy,
         success=RecordedSuccess.from_result(recorded) if recorded else None,
-        simulated=simulated,
+        simulated=ctx.simulated,
         v3=summarize_outcomes(outcomes),
+        frames={"legacy_events": events, "outcomes": outcomes, "clock_buckets": buckets},
     )
-    return metrics, {"legacy_events": events, "outcomes": outcomes, "clock_buckets": buckets}
 
 
 def telemetry_clock(connection, taxonomy: dict, as_of: datetime, params: CleanupParams):
     """The full-mode clock from telemetry, over twice the soak time before the as-of."""
+    from ..telemetry.metrics import Window
+    from ..telemetry.planner import fetch_activity_buckets
+
     lookback = Window(as_of - 2 * params.soak, as_of - params.outcome_grace)
     buckets = fetch_activity_buckets(connection, taxonomy, lookback, CLOCK_BUCKET)
     return clock_from_buckets(buckets, lookback), buckets
@@ -160,6 +156,8 @@ def clock_from_buckets(buckets: pd.DataFrame, lookback: Window) -> PhaseClock:
     Walking back from the newest bucket: one with an active coordinator.start extends the
     stretch, one with bookings but no active start ends it, an empty one is neutral.
     """
+    from ..telemetry.planner import TELEMETRY, PhaseClock
+
     started = None
     for row in buckets.sort_values("bucket_start", ascending=False).itertuples(index=False):
         if row.active_starts > 0:
@@ -201,6 +199,8 @@ def clock_from_buckets(buckets: pd.DataFrame, lookback: Window) -> PhaseClock:
 
 def legacy_window_of(window: Window, clock: PhaseClock | None, grace: timedelta) -> Window:
     """The window, starting `grace` after the full-mode flip when that falls inside it."""
+    from ..telemetry.metrics import Window
+
     if clock is None or clock.phase != "full" or clock.started is None:
         return window
     start = min(max(window.start, clock.started + grace), window.end)
@@ -208,6 +208,8 @@ def legacy_window_of(window: Window, clock: PhaseClock | None, grace: timedelta)
 
 
 def describe_clock(metrics: CleanupMetrics) -> str:
+    from ..telemetry.planner import span
+
     clock = metrics.clock
     if clock is None or clock.phase is None:
         note = f": {clock.note}" if clock and clock.note else ""
@@ -227,6 +229,8 @@ def describe_clock(metrics: CleanupMetrics) -> str:
 
 def success_table(metrics: CleanupMetrics) -> pd.DataFrame:
     """The recorded success verdict the gate relies on, as one row (none: an empty table)."""
+    import pandas as pd
+
     columns = ["status", "as_of", "simulated", "scenario", "success_rate", "run_dir"]
     recorded = metrics.success
     if recorded is None:
@@ -234,20 +238,21 @@ def success_table(metrics: CleanupMetrics) -> pd.DataFrame:
     return pd.DataFrame([{column: getattr(recorded, column) for column in columns}])
 
 
-def daily_outcomes(outcomes: pd.DataFrame, metrics: CleanupMetrics):
+def daily_outcomes(metrics: CleanupMetrics):
     """(V3 decided bookings and rates per day of the window, the success-rate figure)."""
-    rates = rates_by_bucket(outcomes, metrics.window, DAY)
-    with warnings.catch_warnings():  # no decided booking: a legend without entries
-        warnings.simplefilter("ignore", UserWarning)
-        figure = plot_rate(rates, "success", "V3 success rate per day", [])
-    figure.axes[0].xaxis.set_major_formatter(mdates.DateFormatter("%b %d", tz="UTC"))
-    return rates, figure
+    from ..present.plots import plot_daily_rate
+    from ..telemetry.metrics import rates_by_bucket
+
+    rates = rates_by_bucket(metrics.frames["outcomes"], metrics.window, DAY)
+    return rates, plot_daily_rate(rates, "success", "V3 success rate per day")
 
 
 # --- rules (pure) ------------------------------------------------------------------------------
 
 
 def evaluate(metrics: CleanupMetrics, params: CleanupParams) -> list[Check]:
+    from ..telemetry.planner import assess_soak
+
     started = metrics.clock.started if metrics.clock and metrics.clock.phase == "full" else None
     return [
         assess_soak(
@@ -275,6 +280,8 @@ def assess_success_verdict(
     phase_started: datetime | None,
     simulated: bool,
 ) -> Check:
+    from ..telemetry.planner import span
+
     common = {
         "id": "success_verdict",
         "rule": "the latest recorded success verdict is PASS (within "
@@ -369,6 +376,8 @@ def assess_legacy_silent(legacy: LegacyActivity, window: Window) -> Check:
 
 def task_markdown(metrics: CleanupMetrics, params: CleanupParams, env: str) -> str:
     """The runbook's post-rollout cleanup as a task to file, with the figures behind it."""
+    from ..telemetry.planner import span
+
     clock, success, v3 = metrics.clock, metrics.success, metrics.v3
     on_for = span(metrics.as_of - clock.started) if clock and clock.started else "unknown"
     since = utc(clock.started) if clock and clock.started else "unknown"
@@ -437,22 +446,9 @@ def write_task(run_dir, text: str) -> Path | None:
 # --- advice ------------------------------------------------------------------------------------
 
 
-def assess(gate) -> list[Check]:
-    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
-    metrics, _ = collect(
-        gate.connection,
-        gate.taxonomy,
-        gate.as_of,
-        gate.params,
-        gate.ledger(),
-        gate.evidence_root,
-        gate.env,
-        gate.simulated,
-    )
-    return evaluate(metrics, gate.params)
-
-
-def actions(status: Status, env: str) -> list[str]:
+def advice(result: Assessment) -> list[str]:
+    """PASS: file the follow-up task; otherwise what blocks it, and how to re-run."""
+    status, env = result.status, result.env
     if status is Status.PASS:
         return [
             f"# Cleanup is ready: file the follow-up task in tables/{TASK_FILE} of this run",

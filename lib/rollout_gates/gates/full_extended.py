@@ -8,31 +8,21 @@ metrics and 48h trends. The verdict is stability.py's, on production: the same c
 and thresholds as `prerequisites`.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
 
-import pandas as pd
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config.flags import plan_commands
-from ..config.params import Duration
+from ..config.params import Duration, StabilityParams
 from ..core.verdict import Check, Status
-from ..present.plots import bucket_centres, new_figure
-from ..telemetry.metrics import (
-    Window,
-    bucket_starts,
-    fetch_event_buckets,
-    fetch_frame,
-    fetch_outcomes,
-)
-from ..telemetry.metrics import rates_by_bucket as rates_per_bucket
-from ..telemetry.stability import (
-    RED_FLAG_BUCKET,
-    StabilityFrames,
-    StabilityMetrics,
-    StabilityParams,
-)
-from ..telemetry.stability import collect as collect_stability
-from ..telemetry.stability import evaluate as evaluate_stability
-from . import GateSpec
+from .base import Assessment, GateSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..telemetry.metrics import Window
+    from ..telemetry.stability import StabilityFrames, StabilityMetrics
 
 
 class FullExtendedParams(StabilityParams):
@@ -127,6 +117,8 @@ RUNBOOK_SUITE = (
 
 def run_runbook_suite(connection, window: Window) -> dict[str, pd.DataFrame]:
     """Every query of the suite over the gate's window, by name."""
+    from ..telemetry.metrics import fetch_frame
+
     return {
         query.name: fetch_frame(connection, f"runbook/{query.name}", **window.binds())
         for query in RUNBOOK_SUITE
@@ -136,29 +128,38 @@ def run_runbook_suite(connection, window: Window) -> dict[str, pd.DataFrame]:
 # --- collection and verdict ------------------------------------------------------------------
 
 
-def collect(connection, taxonomy: dict, window: Window, params: FullExtendedParams, changes):
-    """Run the verdict's queries; `changes` is the production flag ledger ([] if none)."""
-    return collect_stability(connection, taxonomy, window, params, changes, SPEC.env)
+@dataclass(frozen=True)
+class FullExtendedMetrics:
+    """stability.py's metrics on production, and the frames the notebook shows."""
+
+    stability: StabilityMetrics
+    frames: StabilityFrames
 
 
-def evaluate(metrics: StabilityMetrics, params: FullExtendedParams) -> list[Check]:
-    return evaluate_stability(metrics, params)
+def collect(ctx) -> FullExtendedMetrics:
+    """Run the verdict's queries; the production flag ledger dates the phase ([] if none)."""
+    from ..telemetry.stability import collect as collect_stability
+
+    stability, frames = collect_stability(
+        ctx.connection, ctx.taxonomy, ctx.window, ctx.params, ctx.ledger(), SPEC.env
+    )
+    return FullExtendedMetrics(stability, frames)
 
 
-def assess(gate) -> list[Check]:
-    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
-    metrics, _ = collect(gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger())
-    return evaluate(metrics, gate.params)
+def evaluate(metrics: FullExtendedMetrics, params: FullExtendedParams) -> list[Check]:
+    from ..telemetry.stability import evaluate as evaluate_stability
+
+    return evaluate_stability(metrics.stability, params)
 
 
-def actions(status: Status, env: str, checks: list[Check] | None = None) -> list[str]:
+def advice(result: Assessment) -> list[str]:
     """FAIL: the runbook's rollback plan ("If issues arise ... immediately execute rollback")."""
-    reasons = [f"# {c.id}: {c.detail}" for c in checks or [] if c.status is status]
+    status, env = result.status, result.env
     if status is Status.FAIL:
         return [
             "# Runbook, Contact & Escalation: if issues arise during the production rollout,",
             "# execute the rollback plan first, investigate later.",
-            *reasons,
+            *result.reasons(),
             *plan_commands("rollback", env),
         ]
     if status is Status.PASS:
@@ -171,143 +172,7 @@ def actions(status: Status, env: str, checks: list[Check] | None = None) -> list
     if status is Status.INCONCLUSIVE:
         return [
             "# Not enough evidence yet for 48 hours of stable operation.",
-            *reasons,
+            *result.reasons(),
             f"rollout-gates run full-extended --env {env}",
         ]
     return []
-
-
-# --- trends ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExtendedTrends:
-    """Per trend bucket over the window: rates, errors, circuit opens, durations, retries."""
-
-    rates: pd.DataFrame
-    errors: pd.DataFrame
-    circuit_opens: pd.DataFrame
-    durations: pd.DataFrame
-    retries: pd.DataFrame  # one row per bucket and reason
-
-
-def fetch_durations(connection, taxonomy: dict, window: Window, bucket) -> pd.DataFrame:
-    """p50/p95 of context.duration_ms per bucket, every bucket of the window present."""
-    coordinator = taxonomy["coordinator"]
-    frame = fetch_frame(
-        connection,
-        "full_extended_durations",
-        **window.binds(),
-        bucket=bucket,
-        coordinator_source=coordinator["source"],
-        outcome_types=list(coordinator["outcomes"].values()),
-    )
-    frame = every_bucket(frame, window, bucket, {"calls": 0, "unreadable": 0})
-    return frame.astype(
-        {"calls": "int64", "unreadable": "int64", "p50_ms": "float64", "p95_ms": "float64"}
-    )
-
-
-def fetch_retry_reasons(connection, taxonomy: dict, window: Window, bucket) -> pd.DataFrame:
-    coordinator = taxonomy["coordinator"]
-    frame = fetch_frame(
-        connection,
-        "full_extended_retry_reasons",
-        **window.binds(),
-        bucket=bucket,
-        coordinator_source=coordinator["source"],
-        retry_type=coordinator["outcomes"]["retry"],
-    )
-    return frame.astype({"retries": "int64"})
-
-
-def every_bucket(frame: pd.DataFrame, window: Window, bucket, zeros: dict) -> pd.DataFrame:
-    """One row per bucket of the window (aligned to its end); missing buckets get `zeros`."""
-    rows = {row["bucket_start"]: row for row in frame.to_dict("records")}
-    columns = [c for c in frame.columns if c != "bucket_start"]
-    filled = []
-    for start in bucket_starts(window, bucket):
-        row = rows.get(start, {})
-        filled.append({"bucket_start": start} | {c: row.get(c, zeros.get(c)) for c in columns})
-    return pd.DataFrame(filled, columns=["bucket_start", *columns])
-
-
-def retry_series(
-    retries: pd.DataFrame, window: Window, bucket, keep: int = 4
-) -> dict[str, pd.DataFrame]:
-    """Retries per bucket for the `keep` most frequent reasons, the rest as "other reasons".
-
-    Each value has bucket_start and events for every bucket, as plots.plot_counts takes them.
-    """
-    starts = bucket_starts(window, bucket)
-    if retries.empty:
-        return {"no coordinator.retry": pd.DataFrame({"bucket_start": starts, "events": 0})}
-    totals = retries.groupby("reason")["retries"].sum()
-    ranked = sorted(totals.index, key=lambda reason: (-totals[reason], reason))
-    top = ranked[:keep]
-    labels = retries["reason"].where(retries["reason"].isin(top), "other reasons")
-    counts = retries.assign(label=labels).groupby(["label", "bucket_start"])["retries"].sum()
-    series = {}
-    for label in [*top, *(["other reasons"] if len(ranked) > keep else [])]:
-        per_bucket = counts.get(label, pd.Series(dtype="int64"))
-        series[label] = pd.DataFrame(
-            {"bucket_start": starts, "events": [int(per_bucket.get(s, 0)) for s in starts]}
-        )
-    return series
-
-
-def collect_trends(
-    connection,
-    taxonomy: dict,
-    window: Window,
-    params: FullExtendedParams,
-    frames: StabilityFrames,
-) -> ExtendedTrends:
-    """The 48h trends per `trend_bucket` (the verdict's hourly frames when that is 1h)."""
-    bucket = params.trend_bucket
-    events = taxonomy["coordinator"]["outcomes"]
-    if bucket == RED_FLAG_BUCKET:
-        rates, errors, opens = frames.hourly, frames.errors_hourly, frames.circuit_opens_hourly
-    else:
-        outcomes = fetch_outcomes(connection, taxonomy, window, bucket, params.outcome_grace)
-        rates = rates_per_bucket(
-            outcomes,
-            window,
-            bucket,
-            confidence=params.confidence,
-            alone_min_decided=params.red_flag_min_decided,
-        )
-        errors = fetch_event_buckets(connection, taxonomy, window, bucket, events["error"])
-        opens = fetch_event_buckets(connection, taxonomy, window, bucket, events["circuit_open"])
-    return ExtendedTrends(
-        rates=rates,
-        errors=errors,
-        circuit_opens=opens,
-        durations=fetch_durations(connection, taxonomy, window, bucket),
-        retries=fetch_retry_reasons(connection, taxonomy, window, bucket),
-    )
-
-
-def plot_durations(durations: pd.DataFrame, title: str):
-    """p50 and p95 of duration_ms per bucket; buckets without a duration are gaps."""
-    import matplotlib.dates as mdates
-
-    figure, axis = new_figure(9, 3.2)
-    centres = bucket_centres(durations)
-    known = durations["calls"] > 0
-    if not known.any():
-        axis.text(
-            0.5, 0.5, "no durations reported", ha="center", va="center", transform=axis.transAxes
-        )
-    for column, label in (("p50_ms", "p50"), ("p95_ms", "p95")):
-        values = durations[column].where(known)
-        axis.plot(centres, values, "o-", markersize=3, label=label)
-    axis.set_ylabel("ms")
-    axis.set_ylim(bottom=0)
-    axis.set_title(title, loc="left")
-    axis.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz="UTC"))
-    axis.set_xlabel("UTC")
-    axis.grid(alpha=0.3)
-    axis.legend(loc="upper left", fontsize=8)
-    figure.tight_layout()
-    return figure

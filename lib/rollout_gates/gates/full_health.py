@@ -5,40 +5,27 @@ period): at about one booking an hour, the last hour alone holds one booking, wh
 nothing either way; the longer window accumulates the evidence. The worse of the two counts.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
+
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ..config.flags import plan_commands
-from ..config.ledger import FlagChange, v3_off_intervals
 from ..config.params import Duration, GateParams, Rate
 from ..core.stats import Proportion
 from ..core.verdict import Check, Status
 from ..rules.rates import Sample, about, assess_red_flag, manual_review_rule, success_rule
-from ..rules.signals import (
-    Traffic,
-    assess_circuit_opens,
-    assess_flags_vs_telemetry,
-    assess_sustained_errors,
-    assess_telemetry_coverage,
-    assess_v3_traffic,
-)
-from ..telemetry.arrivals import Arrivals, Silence, fetch_arrivals, judge_silence
-from ..telemetry.checklist import PhaseStart, full_mode_start
-from ..telemetry.metrics import (
-    FlagDisagreement,
-    OutcomeSummary,
-    Window,
-    fetch_active_starts_while_off,
-    fetch_event_buckets,
-    fetch_max_per_hour,
-    fetch_outcome_event_buckets,
-    fetch_outcomes,
-    fetch_traffic,
-    summarize_outcomes,
-)
-from ..telemetry.phase import fetch_active_stretch
-from ..telemetry.quality import TelemetryQuality, assess_telemetry_quality, fetch_telemetry_quality
-from . import GateSpec
+from .base import Assessment, GateSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..rules.signals import Traffic
+    from ..telemetry.arrivals import Arrivals, Silence
+    from ..telemetry.checklist import PhaseStart
+    from ..telemetry.metrics import FlagDisagreement, OutcomeSummary, Window
+    from ..telemetry.quality import TelemetryQuality
 
 
 class FullHealthParams(GateParams):
@@ -58,6 +45,13 @@ SPEC = GateSpec(
 )
 
 
+def no_oddities() -> TelemetryQuality:
+    """A window's telemetry quality before it is measured: no oddity."""
+    from ..telemetry.quality import TelemetryQuality
+
+    return TelemetryQuality()
+
+
 @dataclass(frozen=True)
 class FullHealthMetrics:
     """Everything the red-flag rules look at, for one window."""
@@ -72,29 +66,39 @@ class FullHealthMetrics:
     traffic: Traffic
     arrivals_before: Arrivals | None = None  # only fetched when the window saw nothing at all
     flags: FlagDisagreement | None = None  # None: no flag ledger to compare with
-    quality: TelemetryQuality = TelemetryQuality()
+    quality: TelemetryQuality = field(default_factory=no_oddities)
     outcome_event_buckets: list[int] | None = None  # per error bucket: the errors' denominator
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
 
-def collect(
-    connection,
-    taxonomy: dict,
-    window: Window,
-    params: FullHealthParams,
-    changes: list[FlagChange] = (),
-):
-    """Run the gate's queries; returns the metrics and the frames the notebook shows.
+def collect(ctx) -> FullHealthMetrics:
+    """Run the gate's queries; with a flag ledger, telemetry is also checked against it."""
+    from ..config.ledger import v3_off_intervals
+    from ..telemetry.arrivals import fetch_arrivals
+    from ..telemetry.checklist import full_mode_start
+    from ..telemetry.metrics import (
+        Window,
+        fetch_active_starts_while_off,
+        fetch_event_buckets,
+        fetch_max_per_hour,
+        fetch_outcome_event_buckets,
+        fetch_outcomes,
+        fetch_traffic,
+        summarize_outcomes,
+    )
+    from ..telemetry.phase import fetch_active_stretch
+    from ..telemetry.quality import fetch_telemetry_quality
 
-    With a flag ledger (`changes`), telemetry is also checked against it.
-    """
+    connection, taxonomy, window, params = ctx.connection, ctx.taxonomy, ctx.window, ctx.params
+    changes = ctx.ledger()
     traffic = fetch_traffic(connection, taxonomy, window)
     lookback = params.intensive_period  # the arrival rate a silent window is judged against
-    off = v3_off_intervals(list(changes), window.start, window.end, params.ledger_drain)
+    off = v3_off_intervals(changes, window.start, window.end, params.ledger_drain)
     events = taxonomy["coordinator"]["outcomes"]
     stretch = fetch_active_stretch(
         connection, taxonomy, Window.ending(window.end, params.intensive_period)
     )
-    phase = full_mode_start(list(changes), stretch, window.end)
+    phase = full_mode_start(changes, stretch, window.end)
     widest = full_mode_window(window, phase, params.intensive_period) or window
     # One query for both windows: buckets as long as the window, aligned to the as-of, so the
     # last bucket is the last hour (a booking's latest outcome there is the same either way).
@@ -102,7 +106,7 @@ def collect(
     last_hour = outcomes[outcomes["bucket_start"] == window.start]
     errors = fetch_event_buckets(connection, taxonomy, window, params.error_bucket, events["error"])
     max_opens, opens = fetch_max_per_hour(connection, taxonomy, window, events["circuit_open"])
-    metrics = FullHealthMetrics(
+    return FullHealthMetrics(
         window=window,
         outcomes=summarize_outcomes(last_hour),
         phase=phase,
@@ -121,12 +125,14 @@ def collect(
         if off is None
         else fetch_active_starts_while_off(connection, taxonomy, window, off),
         quality=fetch_telemetry_quality(connection, taxonomy, window),
+        frames={"outcomes": last_hour, "errors": errors, "stretch": stretch},
     )
-    return metrics, {"outcomes": last_hour, "errors": errors, "stretch": stretch}
 
 
 def full_mode_window(window: Window, phase: PhaseStart, intensive: timedelta) -> Window | None:
     """Full mode so far, at most the intensive period, when it reaches back before the window."""
+    from ..telemetry.metrics import Window
+
     if not phase.on or phase.started is None:
         return None
     start = max(phase.started, window.end - intensive)
@@ -135,6 +141,8 @@ def full_mode_window(window: Window, phase: PhaseStart, intensive: timedelta) ->
 
 def silence_of(metrics: FullHealthMetrics, confidence: float) -> Silence | None:
     """A window with nothing at all, judged against the arrivals before it (arrivals.py)."""
+    from ..telemetry.arrivals import judge_silence
+
     before = metrics.arrivals_before
     if before is None:
         return None
@@ -173,6 +181,15 @@ def manual_review_of(summary: OutcomeSummary) -> Proportion:
 
 def evaluate(metrics: FullHealthMetrics, params: FullHealthParams) -> list[Check]:
     """The runbook's red flags, each a check; pure."""
+    from ..rules.signals import (
+        assess_circuit_opens,
+        assess_flags_vs_telemetry,
+        assess_sustained_errors,
+        assess_telemetry_coverage,
+        assess_v3_traffic,
+    )
+    from ..telemetry.quality import assess_telemetry_quality
+
     success = success_rule(params.success_rate_min, params)
     manual_review = manual_review_rule(params.manual_review_rate_max, params, strict=False)
     checks = [
@@ -199,14 +216,8 @@ def evaluate(metrics: FullHealthMetrics, params: FullHealthParams) -> list[Check
     return checks
 
 
-def assess(gate) -> list[Check]:
-    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
-    metrics, _ = collect(gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger())
-    return evaluate(metrics, gate.params)
-
-
-def actions(status: Status, env: str) -> list[str]:
+def advice(result: Assessment) -> list[str]:
     """On FAIL, the runbook's immediate rollback: rollback first, investigate later."""
-    if status is not Status.FAIL:
+    if result.status is not Status.FAIL:
         return []
-    return plan_commands("rollback", env)
+    return plan_commands("rollback", result.env)

@@ -16,19 +16,24 @@ The gate opens the database only for the as-of time and the server facts: it run
 event query. On PASS the verdict's actions are the runbook's Phase 2 Step 1 commands.
 """
 
-from datetime import datetime, timedelta
-from pathlib import Path
+from __future__ import annotations
 
-import pandas as pd
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..config.flags import plan_commands
 from ..config.params import Attestations, Duration, GateParams
 from ..core.errors import RolloutGatesError
 from ..core.verdict import Check, GateResult, Status
-from ..rules.signals import assess_attestations
+from ..rules.runbook import RunbookChecklist
 from ..run.evidence import latest_verdict, recorded_verdicts
-from ..telemetry.checklist import RunbookChecklist, assess_recorded_verdict, describe_age
-from . import GateSpec
+from .base import Assessment, GateSpec
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pandas as pd
 
 ATTESTATIONS = {
     "oncall": "Engineering team is available for monitoring (staffed window)",
@@ -79,32 +84,42 @@ SPEC = GateSpec(
 )
 
 
-def collect(root: Path, as_of: datetime) -> dict[str, GateResult | None | RolloutGatesError]:
+@dataclass(frozen=True)
+class PreflightMetrics:
     """The latest recorded verdict of each prerequisite gate (or the error reading them)."""
+
+    verdicts: dict[str, GateResult | None | RolloutGatesError]
+    as_of: datetime
+    simulated: bool = False  # whether this run reads simulated data
+    attested_at: datetime | None = None  # when the attestations are recorded (default: as-of)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
+
+
+def collect(ctx) -> PreflightMetrics:
+    """Read the recorded verdicts under the evidence root; the gate runs no event query."""
     found = {}
     for check_id, env, gate, _item in RECORDED:
         try:
-            found[check_id] = latest_verdict(root, env, gate, at_or_before=as_of)
+            found[check_id] = latest_verdict(ctx.evidence_root, env, gate, at_or_before=ctx.as_of)
         except RolloutGatesError as exc:
             found[check_id] = exc
-    return found
+    return PreflightMetrics(
+        verdicts=found,
+        as_of=ctx.as_of,
+        simulated=ctx.simulated,
+        attested_at=ctx.attested_at,
+        frames={"recorded_verdicts": verdict_history(ctx.evidence_root, ctx.as_of)},
+    )
 
 
-def evaluate(
-    verdicts: dict[str, GateResult | None | RolloutGatesError],
-    params: PreflightParams,
-    as_of: datetime,
-    simulated: bool,
-    attested_at: datetime | None = None,
-) -> list[Check]:
-    """The checklist, each item a check; pure.
+def evaluate(metrics: PreflightMetrics, params: PreflightParams) -> list[Check]:
+    """The checklist, each item a check; pure."""
+    from ..rules.signals import assess_attestations
+    from ..telemetry.checklist import assess_recorded_verdict
 
-    Attestations are recorded with `attested_at` (the notebook passes the time of the run;
-    default: the as-of).
-    """
     checks = []
     for check_id, env, gate, item in RECORDED:
-        verdict = verdicts.get(check_id)
+        verdict = metrics.verdicts.get(check_id)
         if isinstance(verdict, RolloutGatesError):
             checks.append(
                 Check(
@@ -122,17 +137,23 @@ def evaluate(
                 verdict,
                 gate=gate,
                 env=env,
-                as_of=as_of,
+                as_of=metrics.as_of,
                 max_age=params.max_verdict_age,
-                simulated=simulated,
+                simulated=metrics.simulated,
             )
         )
-    checks.extend(assess_attestations(params.attest, ATTESTATIONS, attested_at or as_of))
+    checks.extend(
+        assess_attestations(params.attest, ATTESTATIONS, metrics.attested_at or metrics.as_of)
+    )
     return checks
 
 
 def verdict_history(root: Path, as_of: datetime, limit: int = 5) -> pd.DataFrame:
     """The last recorded verdicts of the prerequisite gates, newest first, for display."""
+    import pandas as pd
+
+    from ..telemetry.checklist import describe_age
+
     rows = []
     for _check_id, env, gate, _item in RECORDED:
         try:
@@ -158,17 +179,11 @@ def verdict_history(root: Path, as_of: datetime, limit: int = 5) -> pd.DataFrame
     return pd.DataFrame(rows, columns=columns)
 
 
-def assess(gate) -> list[Check]:
-    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
-    verdicts = collect(gate.evidence_root, gate.as_of)
-    return evaluate(verdicts, gate.params, gate.as_of, gate.simulated, attested_at=gate.as_of)
-
-
-def actions(status: Status, env: str) -> list[str]:
+def advice(result: Assessment) -> list[str]:
     """On PASS, the runbook's Phase 2 Step 1 (flip to full mode) and Step 2 (deploy)."""
-    if status is Status.PASS:
-        return plan_commands("full", env)
+    if result.status is Status.PASS:
+        return plan_commands("full", result.env)
     return [
         "# Do not flip to full mode yet: complete the unticked checklist items above, then",
-        f"rollout-gates run preflight --env {env}",
+        f"rollout-gates run preflight --env {result.env}",
     ]

@@ -4,13 +4,19 @@ Runbook, "Prerequisites": success rate >= 97% for 48 hours, manual review rate <
 no sustained errors or circuit breaker trips. The checks are stability.py's, on staging.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from ..config.flags import plan_commands
+from ..config.params import StabilityParams
 from ..core.verdict import Check, Status
-from ..telemetry.checklist import RunbookChecklist
-from ..telemetry.stability import StabilityMetrics, StabilityParams
-from ..telemetry.stability import collect as collect_stability
-from ..telemetry.stability import evaluate as evaluate_stability
-from . import GateSpec
+from ..rules.runbook import RunbookChecklist
+from .base import Assessment, GateSpec
+
+if TYPE_CHECKING:
+    from ..telemetry.stability import StabilityFrames, StabilityMetrics
 
 # The runbook's Prerequisites, item 1 ("Verify staging metrics meet thresholds"), and the
 # checks that decide each; items 2-3 (rollback plan, staffed window) are preflight's.
@@ -38,40 +44,51 @@ SPEC = GateSpec(
 )
 
 
-def collect(connection, taxonomy: dict, window, params: PrerequisitesParams, changes, env: str):
-    """Run the gate's queries; `changes` is the environment's flag ledger ([] if none)."""
-    return collect_stability(connection, taxonomy, window, params, changes, env)
+@dataclass(frozen=True)
+class PrerequisitesMetrics:
+    """stability.py's metrics on staging, and the frames the notebook shows."""
+
+    stability: StabilityMetrics
+    frames: StabilityFrames
 
 
-def evaluate(metrics: StabilityMetrics, params: PrerequisitesParams) -> list[Check]:
-    return evaluate_stability(metrics, params)
+def collect(ctx) -> PrerequisitesMetrics:
+    """Run the gate's queries; the environment's flag ledger dates the phase ([] if none)."""
+    from ..telemetry.stability import collect as collect_stability
 
-
-def assess(gate) -> list[Check]:
-    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
-    metrics, _ = collect(
-        gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger(), gate.env
+    stability, frames = collect_stability(
+        ctx.connection, ctx.taxonomy, ctx.window, ctx.params, ctx.ledger(), ctx.env
     )
-    return evaluate(metrics, gate.params)
+    return PrerequisitesMetrics(stability, frames)
 
 
-def actions(status: Status, env: str, checks: list[Check] | None = None) -> list[str]:
+def evaluate(metrics: PrerequisitesMetrics, params: PrerequisitesParams) -> list[Check]:
+    from ..telemetry.stability import evaluate as evaluate_stability
+
+    return evaluate_stability(metrics.stability, params)
+
+
+def advice(result: Assessment) -> list[str]:
     """PASS: the runbook's Phase 1 commands; otherwise why not yet, and how to re-run."""
-    rerun = f"rollout-gates run prerequisites --env {env}"
+    status = result.status
+    rerun = f"rollout-gates run prerequisites --env {result.env}"
     if status is Status.PASS:
         return [
             "# Staging is stable: production may enter shadow mode (runbook Phase 1).",
             "# Also before Phase 1: rollback plan ready and tested, a staffed window booked.",
             *plan_commands("shadow", "production"),
         ]
-    reasons = [f"# {c.id}: {c.detail}" for c in checks or [] if c.status is status]
     if status is Status.FAIL:
         return [
             "# Do not start the production rollout: staging does not meet the prerequisites.",
-            *reasons,
+            *result.reasons(),
             "# Fix the cause, let staging run stable again, then re-run:",
             rerun,
         ]
     if status is Status.INCONCLUSIVE:
-        return ["# Not enough evidence yet to start the production rollout.", *reasons, rerun]
+        return [
+            "# Not enough evidence yet to start the production rollout.",
+            *result.reasons(),
+            rerun,
+        ]
     return []

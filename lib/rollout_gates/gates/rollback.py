@@ -24,12 +24,13 @@ of bookings made before T are not new bookings. A database without any creation 
 older deploy) falls back to bookings with planner activity, and the details say so.
 """
 
-import json
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from __future__ import annotations
 
-import pandas as pd
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
 from pydantic import BeforeValidator
 
 from ..config.flags import plan_commands
@@ -37,24 +38,13 @@ from ..config.ledger import V3, FlagChange
 from ..config.params import Duration, GateParams
 from ..core.timefmt import format_duration, iso, utc
 from ..core.verdict import Check, Status
-from ..present.plots import plot_counts
-from ..rules.signals import FALLBACK
-from ..telemetry.arrivals import Arrivals, fetch_arrivals, judge_silence
-from ..telemetry.metrics import Window, fetch_frame
-from ..telemetry.planner import (
-    LEDGER,
-    LegacyActivity,
-    V3Events,
-    count_series,
-    fetch_activity_buckets,
-    fetch_legacy_activity,
-    fetch_v3_events,
-    last_rollback,
-    legacy_binds,
-    length,
-    span,
-)
-from . import GateSpec
+from .base import Assessment, GateSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..telemetry.arrivals import Arrivals
+    from ..telemetry.planner import LegacyActivity, V3Events
 
 PARAMETER = "parameter rollback_at"
 # Where the rollback time is unknown, advice shows the shape to fill in, never a made-up date.
@@ -135,6 +125,7 @@ class RollbackMetrics:
     stragglers: V3Events | None = None  # [T + drain, as-of), once drained
     in_flight: InFlight | None = None
     arrivals_before: Arrivals | None = None  # [T - arrival_lookback, T)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def recorded(self) -> bool:
@@ -148,6 +139,8 @@ class RollbackMetrics:
 
 def rollback_time(params: RollbackParams, changes: list[FlagChange], as_of: datetime):
     """The parameter if given, else the ledger's last V3 true -> false at or before as-of."""
+    from ..telemetry.planner import LEDGER, last_rollback
+
     if params.rollback_at is not None:
         return RollbackTime(
             params.rollback_at, PARAMETER, "", reenabled_after(changes, params.rollback_at)
@@ -171,21 +164,26 @@ def reenabled_after(changes: list[FlagChange], rollback_at: datetime) -> datetim
     )
 
 
-def collect(
-    connection, taxonomy: dict, as_of: datetime, params: RollbackParams, changes: list[FlagChange]
-):
-    """Run the gate's queries around the rollback; returns the metrics and the frames shown."""
-    rollback = rollback_time(params, changes, as_of)
-    metrics = RollbackMetrics(
-        as_of=as_of, window=params.window, drain=params.drain, rollback=rollback
-    )
+def collect(ctx) -> RollbackMetrics:
+    """Run the gate's queries around the rollback (the parameter's time, else the ledger's)."""
+    import pandas as pd
+
+    from ..telemetry.arrivals import fetch_arrivals
+    from ..telemetry.metrics import Window, fetch_frame
+    from ..telemetry.planner import fetch_legacy_activity, fetch_v3_events
+
+    connection, taxonomy, as_of, params = ctx.connection, ctx.taxonomy, ctx.as_of, ctx.params
+    rollback = rollback_time(params, ctx.ledger(), as_of)
     frames = {
         "errors": pd.DataFrame(),
         "stragglers": pd.DataFrame(),
         "in_flight": pd.DataFrame(),
     }
+    metrics = RollbackMetrics(
+        as_of=as_of, window=params.window, drain=params.drain, rollback=rollback, frames=frames
+    )
     if rollback.at is None or rollback.at > as_of:
-        return metrics, frames
+        return metrics
     before = Window(rollback.at - params.window, rollback.at)
     until = rollback.judged_until(as_of)
     after = Window(rollback.at, until)
@@ -208,7 +206,7 @@ def collect(
             connection, taxonomy, drained, params.outcome_grace
         )
     frames["in_flight"] = fetch_in_flight(connection, taxonomy, before.start, rollback.at, until)
-    metrics = RollbackMetrics(
+    return RollbackMetrics(
         as_of=as_of,
         window=params.window,
         drain=params.drain,
@@ -220,14 +218,19 @@ def collect(
         stragglers=stragglers,
         in_flight=summarize_in_flight(frames["in_flight"], taxonomy),
         arrivals_before=arrivals_before,
+        frames=frames,
     )
-    return metrics, frames
 
 
 def fetch_in_flight(
     connection, taxonomy: dict, start: datetime, rollback_at: datetime, as_of: datetime
 ) -> pd.DataFrame:
     """One row per booking in flight at the rollback or active after it."""
+    import pandas as pd
+
+    from ..telemetry.metrics import fetch_frame
+    from ..telemetry.planner import legacy_binds
+
     binds = legacy_binds(taxonomy)
     outcomes = taxonomy["coordinator"]["outcomes"]
     frame = fetch_frame(
@@ -304,13 +307,19 @@ def describe_time(metrics: RollbackMetrics) -> str:
     return "\n".join(lines)
 
 
-def activity_around(connection, taxonomy: dict, metrics: RollbackMetrics):
+def activity_around(ctx, metrics: RollbackMetrics):
     """(10-minute buckets from the hour before the rollback to the as-of, their figure)."""
+    import pandas as pd
+
+    from ..present.plots import mark_times, plot_counts
+    from ..telemetry.metrics import Window
+    from ..telemetry.planner import count_series, fetch_activity_buckets
+
     rollback_at = metrics.rollback.at
     if rollback_at is None or rollback_at > metrics.as_of:
         return pd.DataFrame(), None
     window = Window(rollback_at - metrics.window, metrics.as_of)
-    buckets = fetch_activity_buckets(connection, taxonomy, window, FIGURE_BUCKET)
+    buckets = fetch_activity_buckets(ctx.connection, ctx.taxonomy, window, FIGURE_BUCKET)
     figure = plot_counts(
         {
             "V3 events": count_series(buckets, "v3_events"),
@@ -319,10 +328,7 @@ def activity_around(connection, taxonomy: dict, metrics: RollbackMetrics):
         },
         "Around the rollback, per 10 minutes (red: rollback; grey: end of the drain period)",
     )
-    axis = figure.axes[0]
-    axis.axvline(rollback_at, color="tab:red", linewidth=1.5)
-    axis.axvline(metrics.drained_at, color="grey", linestyle="--", linewidth=1)
-    return buckets, figure
+    return buckets, mark_times(figure, rollback_at, metrics.drained_at)
 
 
 # --- rules (pure) ------------------------------------------------------------------------------
@@ -387,6 +393,11 @@ def assess_errors_captured(metrics: RollbackMetrics) -> Check:
 
 
 def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
+    from ..rules.signals import FALLBACK
+    from ..telemetry.arrivals import Arrivals, judge_silence
+    from ..telemetry.metrics import Window
+    from ..telemetry.planner import LegacyActivity, length, span
+
     legacy = metrics.legacy_after or LegacyActivity()
     rollback_at, ready = metrics.rollback.at, metrics.drained_at
     arrived, what = arrivals_of(legacy, metrics.recorded)
@@ -464,6 +475,9 @@ def arrivals_of(legacy: LegacyActivity, recorded: bool) -> tuple[int, str]:
 
 
 def assess_stragglers(metrics: RollbackMetrics) -> Check:
+    from ..rules.signals import FALLBACK
+    from ..telemetry.planner import LegacyActivity, V3Events
+
     ready = metrics.drained_at
     drain = format_duration(metrics.drain)
     during = metrics.v3_after or V3Events()
@@ -540,18 +554,9 @@ def assess_in_flight(metrics: RollbackMetrics) -> Check:
 # --- advice ------------------------------------------------------------------------------------
 
 
-def assess(gate) -> list[Check]:
-    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
-    metrics, _ = collect(gate.connection, gate.taxonomy, gate.as_of, gate.params, gate.ledger())
-    return evaluate(metrics, gate.params)
-
-
-def actions(status: Status, env: str) -> list[str]:
-    return advice(status, env)
-
-
-def advice(status: Status, env: str, rollback_at: datetime | None = None) -> list[str]:
+def advice(result: Assessment) -> list[str]:
     """The runbook's rollback, escalation and post-rollback steps for a verdict."""
+    status, env, rollback_at = result.status, result.env, result.metrics.rollback.at
     when = iso(rollback_at) if rollback_at else ROLLBACK_AT_PLACEHOLDER
     rerun = f"rollout-gates run rollback --env {env} --set rollback_at={when}"
     if status is Status.FAIL:

@@ -17,36 +17,24 @@
 On PASS the verdict's actions are the runbook's commands for the next value.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
+
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
-from sqlalchemy.engine import Connection
 
-from ..config.ledger import FlagChange
 from ..config.params import Duration, GateParams, Rate
 from ..core.verdict import Check, Status
 from ..rules.rates import Sample, assess_criterion, success_rule
-from ..telemetry.checklist import (
-    ParallelSetting,
-    PhaseStart,
-    assess_change_spacing,
-    assess_max_parallel,
-    assess_soak,
-    current_max_parallel,
-    full_mode_start,
-    raise_commands,
-)
-from ..telemetry.metrics import (
-    OutcomeSummary,
-    Window,
-    fetch_outcomes,
-    rates_by_bucket,
-    summarize_outcomes,
-)
-from ..telemetry.phase import fetch_active_stretch
-from . import GateSpec
+from .base import Assessment, GateSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..telemetry.checklist import ParallelSetting, PhaseStart
+    from ..telemetry.metrics import OutcomeSummary
 
 # The notebook's trend of the success rate (the verdict judges the whole window).
 TREND_BUCKET = timedelta(hours=1)
@@ -72,32 +60,25 @@ SPEC = GateSpec(
 
 @dataclass(frozen=True)
 class ScaleMetrics:
+    as_of: datetime
     setting: ParallelSetting
     phase: PhaseStart
     outcomes: OutcomeSummary
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
 
-def lookback(as_of: datetime, params) -> Window:
-    """Telemetry searched for full mode's start: the soak plus the window before the as-of."""
-    return Window.ending(as_of, params.soak + params.window)
+def collect(ctx) -> ScaleMetrics:
+    """Run the gate's queries; the flag ledger gives MAX_PARALLEL and full mode's start."""
+    from ..telemetry.checklist import current_max_parallel, full_mode_start
+    from ..telemetry.metrics import Window, fetch_outcomes, rates_by_bucket, summarize_outcomes
+    from ..telemetry.phase import fetch_active_stretch
+    from ..telemetry.stability import lookback_of
 
-
-def collect(
-    connection: Connection,
-    taxonomy: dict,
-    window: Window,
-    params: ScaleParams,
-    changes: list[FlagChange],
-):
-    """Run the gate's queries; returns the metrics and the frames the notebook shows."""
-    as_of = window.end
-    stretch = fetch_active_stretch(connection, taxonomy, lookback(as_of, params))
+    connection, taxonomy, window, params = ctx.connection, ctx.taxonomy, ctx.window, ctx.params
+    as_of, changes = window.end, ctx.ledger()
+    # full mode's start is searched for over the soak plus the window before the as-of
+    stretch = fetch_active_stretch(connection, taxonomy, Window.ending(as_of, lookback_of(params)))
     outcomes = fetch_outcomes(connection, taxonomy, window, TREND_BUCKET, params.outcome_grace)
-    metrics = ScaleMetrics(
-        setting=current_max_parallel(params.max_parallel, changes, as_of),
-        phase=full_mode_start(changes, stretch, as_of),
-        outcomes=summarize_outcomes(outcomes),
-    )
     rates = rates_by_bucket(
         outcomes,
         window,
@@ -105,11 +86,20 @@ def collect(
         confidence=params.confidence,
         alone_min_decided=params.red_flag_min_decided,
     )
-    return metrics, {"outcomes": outcomes, "rates": rates, "stretch": stretch}
+    return ScaleMetrics(
+        as_of=as_of,
+        setting=current_max_parallel(params.max_parallel, changes, as_of),
+        phase=full_mode_start(changes, stretch, as_of),
+        outcomes=summarize_outcomes(outcomes),
+        frames={"outcomes": outcomes, "rates": rates, "stretch": stretch},
+    )
 
 
-def evaluate(metrics: ScaleMetrics, params: ScaleParams, as_of: datetime) -> list[Check]:
+def evaluate(metrics: ScaleMetrics, params: ScaleParams) -> list[Check]:
     """The runbook's conditions for one more step of concurrency; pure."""
+    from ..telemetry.checklist import assess_change_spacing, assess_max_parallel, assess_soak
+
+    as_of = metrics.as_of
     return [
         assess_max_parallel(metrics.setting, params.max_parallel_cap),
         assess_soak(metrics.phase, as_of, params.soak),
@@ -121,27 +111,16 @@ def evaluate(metrics: ScaleMetrics, params: ScaleParams, as_of: datetime) -> lis
     ]
 
 
-def advice(
-    status: Status, env: str, setting: ParallelSetting, params: ScaleParams, checks: list[Check]
-) -> list[str]:
+def advice(result: Assessment) -> list[str]:
     """On PASS the commands for the next value; otherwise why not, as comments."""
+    from ..telemetry.checklist import raise_commands
+
+    status, setting, params = result.status, result.metrics.setting, result.params
     if status is Status.PASS and setting.value is not None:
         return raise_commands(
-            setting.value, params.max_parallel_cap, env, params.min_time_between_changes
+            setting.value, params.max_parallel_cap, result.env, params.min_time_between_changes
         )
-    blocking = [c.id for c in checks if c.status not in (Status.PASS, Status.WARN)]
+    blocking = [c.id for c in result.checks if c.status not in (Status.PASS, Status.WARN)]
     if not blocking:
         return []
     return [f"# Do not raise MAX_PARALLEL now ({status}): see {', '.join(blocking)} above"]
-
-
-def assess(gate) -> list[Check]:
-    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
-    metrics, _ = collect(gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger())
-    return evaluate(metrics, gate.params, gate.as_of)
-
-
-def actions(status: Status, env: str) -> list[str]:
-    """Without the run's MAX_PARALLEL no command can be rendered: the notebook passes
-    `advice` to gate.finish, which gives the commands for the next value on PASS."""
-    return []

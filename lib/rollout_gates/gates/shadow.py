@@ -16,36 +16,24 @@ legacy-only: a stretch without V3 events does not show when the shadow deploy we
 and a PASS must not start the 24 hours before the deploy did.
 """
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from __future__ import annotations
 
-import pandas as pd
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..config.flags import plan_commands
-from ..config.ledger import FlagChange
 from ..config.params import Duration, GateParams
 from ..core.timefmt import utc
 from ..core.verdict import Check, Status
-from ..present.plots import plot_counts
-from ..telemetry.arrivals import Arrivals, fetch_arrivals
-from ..telemetry.metrics import Window
-from ..telemetry.planner import (
-    LegacyActivity,
-    PhaseClock,
-    V3Events,
-    assess_legacy_baseline,
-    assess_legacy_routing,
-    assess_no_v3_events,
-    assess_soak,
-    count_series,
-    fetch_activity_buckets,
-    fetch_legacy_activity,
-    fetch_legacy_events,
-    fetch_v3_events,
-    ledger_clock,
-    length,
-)
-from . import GateSpec
+from .base import Assessment, GateSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..telemetry.arrivals import Arrivals
+    from ..telemetry.metrics import Window
+    from ..telemetry.planner import LegacyActivity, PhaseClock, V3Events
 
 
 class ShadowParams(GateParams):
@@ -74,12 +62,21 @@ class ShadowMetrics:
     legacy: LegacyActivity
     clock: PhaseClock | None  # from the flag ledger; None without a V3 or shadow entry
     arrivals_before: Arrivals | None = None  # the window's length before it: silence's rate
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
 
-def collect(
-    connection, taxonomy: dict, window: Window, params: ShadowParams, changes: list[FlagChange]
-):
-    """Run the gate's queries; returns the metrics and the frames the notebook shows."""
+def collect(ctx) -> ShadowMetrics:
+    """Run the gate's queries, with the flag ledger for the soak's start."""
+    from ..telemetry.arrivals import fetch_arrivals
+    from ..telemetry.metrics import Window
+    from ..telemetry.planner import (
+        fetch_legacy_activity,
+        fetch_legacy_events,
+        fetch_v3_events,
+        ledger_clock,
+    )
+
+    connection, taxonomy, window, params = ctx.connection, ctx.taxonomy, ctx.window, ctx.params
     v3, v3_table = fetch_v3_events(connection, taxonomy, window)
     legacy = fetch_legacy_activity(connection, taxonomy, window, params.outcome_grace)
     events = fetch_legacy_events(connection, taxonomy, window)
@@ -90,19 +87,27 @@ def collect(
         before = fetch_arrivals(
             connection, taxonomy, Window(window.start - duration, window.start), recorded=seen
         )
-    metrics = ShadowMetrics(
+    return ShadowMetrics(
         as_of=window.end,
         window=window,
         v3=v3,
         legacy=legacy,
-        clock=ledger_clock(changes, window.end),
+        clock=ledger_clock(ctx.ledger(), window.end),
         arrivals_before=before,
+        frames={"v3_events": v3_table, "legacy_events": events},
     )
-    return metrics, {"v3_events": v3_table, "legacy_events": events}
 
 
 def evaluate(metrics: ShadowMetrics, params: ShadowParams) -> list[Check]:
     """The runbook's Phase 1 checks, each a check; pure."""
+    from ..telemetry.planner import (
+        assess_legacy_baseline,
+        assess_legacy_routing,
+        assess_no_v3_events,
+        assess_soak,
+        length,
+    )
+
     window = length(params.window)
     return [
         assess_no_v3_events(
@@ -129,6 +134,8 @@ def evaluate(metrics: ShadowMetrics, params: ShadowParams) -> list[Check]:
 
 def no_ledger_detail(metrics: ShadowMetrics, env: str) -> str:
     """Why the soak cannot be judged without a ledger, and what telemetry does show."""
+    from ..telemetry.planner import length
+
     if metrics.v3.events:
         stretch = f"telemetry's last V3 event was at {utc(metrics.v3.last_at)}"
     else:
@@ -142,12 +149,18 @@ def no_ledger_detail(metrics: ShadowMetrics, env: str) -> str:
     )
 
 
-def fetch_hourly_activity(connection, taxonomy: dict, window: Window) -> pd.DataFrame:
-    return fetch_activity_buckets(connection, taxonomy, window, FIGURE_BUCKET)
+def fetch_hourly_activity(ctx) -> pd.DataFrame:
+    """Bookings created, bookings the legacy planner handled, and V3 events, per hour."""
+    from ..telemetry.planner import fetch_activity_buckets
+
+    return fetch_activity_buckets(ctx.connection, ctx.taxonomy, ctx.window, FIGURE_BUCKET)
 
 
 def activity_figure(buckets: pd.DataFrame):
-    """Bookings created, bookings the legacy planner handled, and V3 events, per hour."""
+    """The hourly activity as counts: V3 events must stay at 0."""
+    from ..present.plots import plot_counts
+    from ..telemetry.planner import count_series
+
     return plot_counts(
         {
             "bookings created": count_series(buckets, "bookings_created"),
@@ -160,6 +173,8 @@ def activity_figure(buckets: pd.DataFrame):
 
 def baseline_table(metrics: ShadowMetrics) -> pd.DataFrame:
     """The legacy success baseline as recorded in the verdict (check legacy_baseline)."""
+    import pandas as pd
+
     legacy = metrics.legacy
     low, high = legacy.success.interval or (None, None)
     return pd.DataFrame(
@@ -177,19 +192,10 @@ def baseline_table(metrics: ShadowMetrics) -> pd.DataFrame:
     )
 
 
-def assess(gate) -> list[Check]:
-    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
-    metrics, _ = collect(gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger())
-    return evaluate(metrics, gate.params)
-
-
-def actions(status: Status, env: str) -> list[str]:
-    """What to do for a verdict; `advice` tailors it to the failing checks of a run."""
-    return advice(status, env, [])
-
-
-def advice(status: Status, env: str, checks: list[Check]) -> list[str]:
-    failing = {c.id for c in checks if c.status is Status.FAIL}
+def advice(result: Assessment) -> list[str]:
+    """What to do for a verdict, tailored to the failing checks."""
+    status, env = result.status, result.env
+    failing = {c.id for c in result.checks if c.status is Status.FAIL}
     if status is Status.PASS:
         return [
             "# Shadow mode is healthy: go on with the Phase 2 pre-flight checklist",
@@ -198,13 +204,13 @@ def advice(status: Status, env: str, checks: list[Check]) -> list[str]:
     if status is not Status.FAIL:
         return []
     lines = ["# Do not start Phase 2 (full mode) while this gate fails."]
-    if not checks or "coordinator_events" in failing:
+    if "coordinator_events" in failing:
         lines += [
             "# V3 events in shadow mode: shadow runs nothing, so V3 is on somewhere.",
             "# Re-apply the shadow-mode flags (runbook Phase 1, Step 1) and redeploy:",
             *plan_commands("shadow", env),
         ]
-    if not checks or "legacy_routing" in failing:
+    if "legacy_routing" in failing:
         lines += [
             "# No legacy planner activity while bookings are made: bookings are not being",
             "# assigned. Escalate now (runbook, Contact & Escalation): notify the engineering",

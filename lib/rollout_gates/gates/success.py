@@ -19,13 +19,12 @@ Checks, each over the `window` (48h) before the as-of:
   INCONCLUSIVE.
 """
 
-from dataclasses import dataclass
+from __future__ import annotations
+
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from sqlalchemy.engine import Connection
-
-from ..config.ledger import FlagChange
 from ..config.params import Attestations, Duration, GateParams, Rate
 from ..core.stats import Proportion, percent
 from ..core.timefmt import format_duration
@@ -37,29 +36,15 @@ from ..rules.rates import (
     manual_review_rule,
     success_rule,
 )
-from ..rules.signals import assess_attestations, assess_no_circuit_opens, assess_sustained_errors
-from ..telemetry.checklist import PhaseStart, RunbookChecklist, assess_soak, full_mode_start
-from ..telemetry.metrics import (
-    OutcomeSummary,
-    Window,
-    bucket_starts,
-    fetch_event_buckets,
-    fetch_max_per_hour,
-    fetch_outcome_event_buckets,
-    fetch_outcomes,
-    summarize_outcomes,
-)
-from ..telemetry.phase import fetch_active_stretch
-from ..telemetry.transitions import (
-    StuckBookings,
-    TransitionCount,
-    assess_stuck,
-    assess_transitions,
-    fetch_stuck_bookings,
-    fetch_transition_counts,
-)
-from . import GateSpec
-from .scale import lookback
+from ..rules.runbook import RunbookChecklist
+from .base import Assessment, GateSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..telemetry.checklist import PhaseStart
+    from ..telemetry.metrics import OutcomeSummary, Window
+    from ..telemetry.transitions import StuckBookings, TransitionCount
 
 ATTESTATIONS = {
     "no_customer_reports": "No customer-reported issues",
@@ -109,6 +94,7 @@ SPEC = GateSpec(
 
 @dataclass(frozen=True)
 class SuccessMetrics:
+    as_of: datetime
     phase: PhaseStart
     outcomes: OutcomeSummary
     buckets: list[tuple[datetime, Proportion]]  # success per trend bucket
@@ -117,13 +103,18 @@ class SuccessMetrics:
     circuit_opens: int
     transitions: list[TransitionCount]
     stuck: StuckBookings
+    allowed: dict  # the taxonomy's state machine: the transitions it allows
     outcome_event_buckets: list[int] | None = None  # per error bucket: the errors' denominator
+    attested_at: datetime | None = None  # when the attestations are recorded (default: as-of)
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
 
 def success_by_bucket(
     frame: pd.DataFrame, window: Window, bucket
 ) -> list[tuple[datetime, Proportion]]:
     """(bucket start, success proportion) for every bucket of the window, empty ones too."""
+    from ..telemetry.metrics import bucket_starts, summarize_outcomes
+
     result = []
     for start in bucket_starts(window, bucket):
         summary = summarize_outcomes(frame[frame["bucket_start"] == start])
@@ -131,24 +122,38 @@ def success_by_bucket(
     return result
 
 
-def collect(
-    connection: Connection,
-    taxonomy: dict,
-    window: Window,
-    params: SuccessParams,
-    changes: list[FlagChange],
-):
-    """Run the gate's queries; returns the metrics and the frames the notebook shows."""
+def collect(ctx) -> SuccessMetrics:
+    """Run the gate's queries; the flag ledger dates full mode (else telemetry)."""
+    from ..telemetry.checklist import full_mode_start
+    from ..telemetry.metrics import (
+        Window,
+        fetch_event_buckets,
+        fetch_max_per_hour,
+        fetch_outcome_event_buckets,
+        fetch_outcomes,
+        summarize_outcomes,
+    )
+    from ..telemetry.phase import fetch_active_stretch
+    from ..telemetry.stability import lookback_of
+    from ..telemetry.transitions import fetch_stuck_bookings, fetch_transition_counts
+
+    connection, taxonomy, window, params = ctx.connection, ctx.taxonomy, ctx.window, ctx.params
     as_of = window.end
     events = taxonomy["coordinator"]["outcomes"]
-    stretch = fetch_active_stretch(connection, taxonomy, lookback(as_of, params))
+    # full mode's start is searched for over the soak plus the window before the as-of
+    stretch = fetch_active_stretch(connection, taxonomy, Window.ending(as_of, lookback_of(params)))
     outcomes = fetch_outcomes(
         connection, taxonomy, window, params.trend_bucket, params.outcome_grace
     )
     errors = fetch_event_buckets(connection, taxonomy, window, params.error_bucket, events["error"])
     max_opens, opens = fetch_max_per_hour(connection, taxonomy, window, events["circuit_open"])
-    metrics = SuccessMetrics(
-        phase=full_mode_start(changes, stretch, as_of),
+    hourly = {
+        name: fetch_event_buckets(connection, taxonomy, window, params.trend_bucket, events[name])
+        for name in ("error", "circuit_open")
+    }
+    return SuccessMetrics(
+        as_of=as_of,
+        phase=full_mode_start(ctx.ledger(), stretch, as_of),
         outcomes=summarize_outcomes(outcomes),
         buckets=success_by_bucket(outcomes, window, params.trend_bucket),
         error_buckets=errors["events"].tolist(),
@@ -159,26 +164,23 @@ def collect(
         circuit_opens=opens,
         transitions=fetch_transition_counts(connection, taxonomy, window),
         stuck=fetch_stuck_bookings(connection, taxonomy, window, params.stuck_after),
+        allowed=taxonomy["state_machine"]["allowed"],
+        attested_at=ctx.attested_at,
+        frames={"outcomes": outcomes, "errors": errors, "stretch": stretch, **hourly},
     )
-    hourly = {
-        name: fetch_event_buckets(connection, taxonomy, window, params.trend_bucket, events[name])
-        for name in ("error", "circuit_open")
-    }
-    return metrics, {"outcomes": outcomes, "errors": errors, "stretch": stretch, **hourly}
 
 
-def evaluate(
-    metrics: SuccessMetrics,
-    params: SuccessParams,
-    allowed: dict,
-    as_of: datetime,
-    attested_at: datetime | None = None,
-) -> list[Check]:
-    """The runbook's success criteria, each a check; pure.
+def evaluate(metrics: SuccessMetrics, params: SuccessParams) -> list[Check]:
+    """The runbook's success criteria, each a check; pure."""
+    from ..rules.signals import (
+        assess_attestations,
+        assess_no_circuit_opens,
+        assess_sustained_errors,
+    )
+    from ..telemetry.checklist import assess_soak
+    from ..telemetry.transitions import assess_stuck, assess_transitions
 
-    Attestations are recorded with `attested_at` (the notebook passes the time of the run;
-    default: the as-of).
-    """
+    as_of = metrics.as_of
     success = success_rule(params.success_rate_min, params)
     manual_review = manual_review_rule(params.manual_review_rate_max, params, strict=True)
     red_flag = success_rule(params.red_flag_success_rate_min, params, params.red_flag_min_decided)
@@ -211,22 +213,16 @@ def evaluate(
             metrics.circuit_opens,
             seen=metrics.outcomes.bookings,
         ),
-        assess_transitions(metrics.transitions, allowed),
+        assess_transitions(metrics.transitions, metrics.allowed),
         assess_stuck(metrics.stuck, params.stuck_after),
-        *assess_attestations(params.attest, ATTESTATIONS, attested_at or as_of),
+        *assess_attestations(params.attest, ATTESTATIONS, metrics.attested_at or as_of),
     ]
 
 
-def assess(gate) -> list[Check]:
-    """The gate's checks at `gate.as_of`, as its notebook computes them (used by replay)."""
-    metrics, _ = collect(gate.connection, gate.taxonomy, gate.window, gate.params, gate.ledger())
-    allowed = gate.taxonomy["state_machine"]["allowed"]
-    return evaluate(metrics, gate.params, allowed, gate.as_of, attested_at=gate.as_of)
-
-
-def actions(status: Status, env: str) -> list[str]:
+def advice(result: Assessment) -> list[str]:
     """On PASS, the runbook's Post-Rollout Actions; on FAIL, where to look first."""
-    if status is Status.PASS:
+    env = result.env
+    if result.status is Status.PASS:
         return [
             "# Success criteria met. Post-rollout actions (runbook):",
             "# 1. Update verification.md with the production metrics: rollout-gates report "
@@ -237,7 +233,7 @@ def actions(status: Status, env: str) -> list[str]:
             "# 3. Mark V3 as default in .env.example, update architecture docs, remove "
             "shadow-mode guidance",
         ]
-    if status is Status.FAIL:
+    if result.status is Status.FAIL:
         return [
             "# Success criteria not met: no post-rollout cleanup yet. Investigate the failing",
             "# checks above; if a red flag is live, the runbook says roll back first:",

@@ -16,8 +16,9 @@ from ..core import layout
 from ..core.errors import DatabaseError, RolloutGatesError, UsageError
 from ..core.secrets import redact_url, resolve_db_url
 from ..core.timefmt import parse_as_of
-from ..core.verdict import BEHIND_TABLE, Check, GateResult, gate_status
-from ..gates import GateSpec, gate_module
+from ..core.verdict import BEHIND_TABLE, Check, GateResult
+from ..gates import gate_module
+from ..gates.base import Assessment, GateSpec
 from ..run.evidence import hand_over
 from ..telemetry import db, trail
 from ..telemetry.metrics import Window, fetch_frame, load_query
@@ -42,6 +43,8 @@ class GateContext:
     scenario: str | None = None
     notes: list[str] = field(default_factory=list)
     evidence_dir: Path | None = None  # the evidence root when there is no run folder
+    # When human attestations are recorded: the time the notebook opened; a replay step's as-of.
+    attested_at: datetime | None = None
 
     @property
     def window(self) -> Window:
@@ -99,15 +102,12 @@ class GateContext:
             (folder / f"{name}.png").write_bytes(buffer.getvalue())
         display(Image(data=buffer.getvalue(), format="png"))
 
-    def finish(self, checks: list[Check], advise=None) -> GateResult:
-        """The gate's verdict from its checks, with the advice for its status; in a run, handed
-        over to the runner, which records it.
-
-        `advise(status)` gives the lines to act on; by default the gate module's `actions`.
-        """
-        status = gate_status(checks)
+    def finish(self, metrics, checks: list[Check], advice) -> GateResult:
+        """The gate's verdict from its checks, with what `advice` (the gate module's) says to
+        do about it; in a run, handed over to the runner, which records it."""
+        assessment = Assessment(env=self.env, params=self.params, metrics=metrics, checks=checks)
+        status = assessment.status
         self.capture_bookings_behind(checks)
-        advise = advise or (lambda s: gate_module(self.spec.id).actions(s, self.env))
         result = GateResult(
             gate=self.spec.id,
             env=self.env,
@@ -117,7 +117,7 @@ class GateContext:
             window_end=self.window.end,
             runbook_step=self.spec.runbook_step,
             checks=checks,
-            actions=advise(status),
+            actions=advice(assessment),
             simulated=self.simulated,
             scenario=self.scenario,
             params=self.params.model_dump(mode="json"),
@@ -230,6 +230,7 @@ def open_gate(
         evidence_dir=Path(evidence_dir)
         if evidence_dir
         else (demo_evidence_root(scenario) if fallback_note else None),
+        attested_at=datetime.now(UTC),
     )
 
 

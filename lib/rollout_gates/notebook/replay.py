@@ -20,6 +20,7 @@ from ..core import layout
 from ..core.errors import UsageError
 from ..core.verdict import SEVERITY, Status, gate_status
 from ..gates import gate_module
+from ..gates.base import assess
 from ..present.plots import new_figure
 from .context import GateContext
 
@@ -59,10 +60,10 @@ def describe(gate: GateContext, times: list[datetime], step: str) -> str:
 
 def replay_gate(gate: GateContext, times: list[datetime], progress=None) -> pd.DataFrame:
     """One row per as-of and check, plus a `gate` row with the gate's status at that time."""
-    assess = gate_module(gate.spec.id).assess
+    module = gate_module(gate.spec.id)
     rows = []
     for index, as_of in enumerate(times):
-        checks = assess(dataclasses.replace(gate, as_of=as_of))
+        checks = assess(module, dataclasses.replace(gate, as_of=as_of, attested_at=as_of))
         gate.connection.rollback()  # each step reads its own snapshot
         rows.append(
             {"as_of": as_of, "check": GATE_ROW, "status": gate_status(checks), "detail": ""}

@@ -1,5 +1,8 @@
 """Trend figures: rates per bucket with the gates' bounds (stats.py), and event counts."""
 
+import warnings
+from datetime import datetime
+
 import matplotlib.dates as mdates
 import matplotlib.ticker as mticker
 import pandas as pd
@@ -72,6 +75,47 @@ def plot_counts(series: dict[str, pd.DataFrame], title: str):
         axis.bar(starts + width * offset, frame["events"], width=width, align="edge", label=label)
     axis.yaxis.get_major_locator().set_params(integer=True)
     _finish(axis, title)
+    return figure
+
+
+def plot_daily_rate(rates: pd.DataFrame, rate: str, title: str):
+    """plot_rate for daily buckets, labelled by date; a window without decided bookings too."""
+    with warnings.catch_warnings():  # no decided booking: a legend without entries
+        warnings.simplefilter("ignore", UserWarning)
+        figure = plot_rate(rates, rate, title, [])
+    figure.axes[0].xaxis.set_major_formatter(mdates.DateFormatter("%b %d", tz="UTC"))
+    return figure
+
+
+def mark_times(figure, event: datetime, end_of_wait: datetime | None = None):
+    """A red line at an event (a rollback) and a dashed grey one where waiting for it ends."""
+    axis = figure.axes[0]
+    axis.axvline(event, color="tab:red", linewidth=1.5)
+    if end_of_wait is not None:
+        axis.axvline(end_of_wait, color="grey", linestyle="--", linewidth=1)
+    return figure
+
+
+def plot_durations(durations: pd.DataFrame, title: str):
+    """p50 and p95 of duration_ms per bucket; buckets without a duration are gaps."""
+    figure, axis = new_figure(9, 3.2)
+    centres = bucket_centres(durations)
+    known = durations["calls"] > 0
+    if not known.any():
+        axis.text(
+            0.5, 0.5, "no durations reported", ha="center", va="center", transform=axis.transAxes
+        )
+    for column, label in (("p50_ms", "p50"), ("p95_ms", "p95")):
+        values = durations[column].where(known)
+        axis.plot(centres, values, "o-", markersize=3, label=label)
+    axis.set_ylabel("ms")
+    axis.set_ylim(bottom=0)
+    axis.set_title(title, loc="left")
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz="UTC"))
+    axis.set_xlabel("UTC")
+    axis.grid(alpha=0.3)
+    axis.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
     return figure
 
 

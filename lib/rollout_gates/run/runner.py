@@ -15,7 +15,7 @@ from ..core.errors import RolloutGatesError
 from ..core.secrets import redact_text, secrets_of, sqlalchemy_url
 from ..core.timefmt import parse_as_of
 from ..core.verdict import GateResult, Status, read_verdict
-from ..gates import gate_module
+from ..gates import gate_module, gate_notebook
 from ..present.display import trace_pointer, verdict_markdown
 from .evidence import record_verdict, take_handed_over
 from .lock import gate_lock
@@ -97,7 +97,7 @@ def _run_locked(
     exporter = start_html_exporter()
     try:
         error = execute(
-            layout.notebooks_dir() / f"{gate_id}.ipynb",
+            gate_notebook(gate_id),
             notebook_path,
             parameters={
                 "env": env,

@@ -19,6 +19,7 @@ from ..config.flags import describe_reading, load_flag_matrix, parse_max_paralle
 from ..config.ledger import FlagChange
 from ..core.timefmt import format_duration
 from ..core.verdict import Check, GateResult, Status, worst
+from ..rules.runbook import RunbookChecklist, RunbookItem
 from .phase import ActiveStretch
 
 
@@ -110,32 +111,6 @@ def assess_recorded_verdict(
             f"{verdict.scenario}), {when}: not evidence for a real rollout; `{command}`",
         )
     return Check(**common, status=Status.PASS, detail=f"{gate} on {env}: PASS {when}{where}")
-
-
-@dataclass(frozen=True)
-class RunbookItem:
-    """One checklist item as the runbook wrote it, and the ids of the checks that decide it."""
-
-    text: str
-    checks: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RunbookChecklist:
-    """The runbook items a gate decides: declared once, in the gate's module, as CHECKLIST."""
-
-    section: str  # the runbook's heading: "Success Criteria", "Pre-Flight Checklist", ...
-    items: tuple[RunbookItem, ...]
-
-    @classmethod
-    def of(cls, section: str, items) -> "RunbookChecklist":
-        return cls(
-            section,
-            tuple(
-                RunbookItem(text, (ids,) if isinstance(ids, str) else tuple(ids))
-                for text, ids in items
-            ),
-        )
 
 
 MET, NOT_MET, NO_DATA, NOT_CHECKED = "met", "not met", "no data", "not checked"

@@ -27,7 +27,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from ..config.ledger import SHADOW, V3, FlagChange, phase_at, phase_started
-from ..config.params import Duration, GateParams, Rate
+from ..config.params import StabilityParams
 from ..core.stats import percent
 from ..core.timefmt import format_duration, utc
 from ..core.verdict import Check, Status
@@ -58,16 +58,6 @@ from .phase import fetch_active_stretch
 RED_FLAG_BUCKET = timedelta(hours=1)
 LEDGER = "flag ledger"
 TELEMETRY = "telemetry"
-
-
-class StabilityParams(GateParams):
-    """The parameters both stability gates share (params/defaults.yaml)."""
-
-    soak: Duration
-    success_rate_min: Rate
-    manual_review_rate_max: Rate
-    red_flag_success_rate_min: Rate
-    red_flag_manual_review_rate_max: Rate
 
 
 def hours(duration: timedelta) -> str:
