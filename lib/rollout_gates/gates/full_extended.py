@@ -138,7 +138,7 @@ def run_runbook_suite(connection, window: Window) -> dict[str, pd.DataFrame]:
 
 def collect(connection, taxonomy: dict, window: Window, params: FullExtendedParams, changes):
     """Run the verdict's queries; `changes` is the production flag ledger ([] if none)."""
-    return collect_stability(connection, taxonomy, window, params, changes, SPEC.env)
+    return collect_stability(connection, taxonomy, window, params, changes)
 
 
 def evaluate(metrics: StabilityMetrics, params: FullExtendedParams) -> list[Check]:

@@ -12,8 +12,9 @@ from ..config.flags import plan_commands
 from ..config.ledger import FlagChange, v3_off_intervals
 from ..config.params import Duration, GateParams, Rate
 from ..core.stats import Proportion
+from ..core.timefmt import format_duration
 from ..core.verdict import Check, Status
-from ..rules.rates import Sample, about, assess_red_flag, manual_review_rule, success_rule
+from ..rules.rates import Sample, assess_red_flag, manual_review_rule, success_rule
 from ..rules.signals import (
     assess_circuit_opens,
     assess_flags_vs_telemetry,
@@ -22,7 +23,6 @@ from ..rules.signals import (
     assess_v3_traffic,
 )
 from ..telemetry.arrivals import Arrivals, Silence, fetch_arrivals, judge_silence
-from ..telemetry.checklist import PhaseStart, full_mode_start
 from ..telemetry.metrics import (
     FlagDisagreement,
     OutcomeSummary,
@@ -36,7 +36,12 @@ from ..telemetry.metrics import (
     fetch_traffic,
     summarize_outcomes,
 )
-from ..telemetry.phase import fetch_active_stretch
+from ..telemetry.phase import (
+    PhaseClock,
+    clock_from_stretch,
+    fetch_active_stretch,
+    resolve_phase_clock,
+)
 from ..telemetry.quality import TelemetryQuality, assess_telemetry_quality, fetch_telemetry_quality
 from . import GateSpec
 
@@ -64,7 +69,7 @@ class FullHealthMetrics:
 
     window: Window
     outcomes: OutcomeSummary  # the last hour
-    phase: PhaseStart
+    phase: PhaseClock
     full_mode: tuple[Window, OutcomeSummary] | None  # full mode so far, when longer than that
     error_buckets: list[int]
     circuit_opens_max_per_hour: int
@@ -94,7 +99,7 @@ def collect(
     stretch = fetch_active_stretch(
         connection, taxonomy, Window.ending(window.end, params.intensive_period)
     )
-    phase = full_mode_start(list(changes), stretch, window.end)
+    phase = resolve_phase_clock(list(changes), window.end, lambda: clock_from_stretch(stretch))
     widest = full_mode_window(window, phase, params.intensive_period) or window
     # One query for both windows: buckets as long as the window, aligned to the as-of, so the
     # last bucket is the last hour (a booking's latest outcome there is the same either way).
@@ -125,9 +130,9 @@ def collect(
     return metrics, {"outcomes": last_hour, "errors": errors, "stretch": stretch}
 
 
-def full_mode_window(window: Window, phase: PhaseStart, intensive: timedelta) -> Window | None:
+def full_mode_window(window: Window, phase: PhaseClock, intensive: timedelta) -> Window | None:
     """Full mode so far, at most the intensive period, when it reaches back before the window."""
-    if not phase.on or phase.started is None:
+    if phase.phase != "full" or phase.started is None:
         return None
     start = max(phase.started, window.end - intensive)
     return Window(start, window.end) if start < window.start else None
@@ -156,8 +161,8 @@ def sample_of(proportion: Proportion, window: Window, label: str) -> Sample:
     return Sample(proportion, label, length / timedelta(hours=1), window.end)
 
 
-def full_mode_label(window: Window, phase: PhaseStart) -> str:
-    length = about(window.end - window.start)
+def full_mode_label(window: Window, phase: PhaseClock) -> str:
+    length = format_duration(window.end - window.start, rough=True)
     if phase.at_least or (phase.started is not None and phase.started < window.start):
         return f"the last {length} of full mode (its intensive period)"
     return f"full mode so far ({length})"

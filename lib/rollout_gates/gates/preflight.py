@@ -24,10 +24,12 @@ import pandas as pd
 from ..config.flags import plan_commands
 from ..config.params import Attestations, Duration, GateParams
 from ..core.errors import RolloutGatesError
+from ..core.timefmt import format_duration
 from ..core.verdict import Check, GateResult, Status
+from ..rules.checklist import RunbookChecklist
+from ..rules.recorded import assess_recorded_verdict
 from ..rules.signals import assess_attestations
 from ..run.evidence import latest_verdict, recorded_verdicts
-from ..telemetry.checklist import RunbookChecklist, assess_recorded_verdict, describe_age
 from . import GateSpec
 
 ATTESTATIONS = {
@@ -149,7 +151,7 @@ def verdict_history(root: Path, as_of: datetime, limit: int = 5) -> pd.DataFrame
                     "env": env,
                     "status": str(result.status),
                     "as_of": result.as_of,
-                    "age": describe_age(age) if age >= timedelta(0) else "after the as-of",
+                    "age": format_duration(age) if age >= timedelta(0) else "after the as-of",
                     "simulated": result.simulated,
                     "run_dir": result.run_dir,
                 }

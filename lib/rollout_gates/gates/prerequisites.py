@@ -6,7 +6,7 @@ no sustained errors or circuit breaker trips. The checks are stability.py's, on 
 
 from ..config.flags import plan_commands
 from ..core.verdict import Check, Status
-from ..telemetry.checklist import RunbookChecklist
+from ..rules.checklist import RunbookChecklist
 from ..telemetry.stability import StabilityMetrics, StabilityParams
 from ..telemetry.stability import collect as collect_stability
 from ..telemetry.stability import evaluate as evaluate_stability
@@ -40,7 +40,7 @@ SPEC = GateSpec(
 
 def collect(connection, taxonomy: dict, window, params: PrerequisitesParams, changes, env: str):
     """Run the gate's queries; `changes` is the environment's flag ledger ([] if none)."""
-    return collect_stability(connection, taxonomy, window, params, changes, env)
+    return collect_stability(connection, taxonomy, window, params, changes)
 
 
 def evaluate(metrics: StabilityMetrics, params: PrerequisitesParams) -> list[Check]:

@@ -33,25 +33,22 @@ import pandas as pd
 from pydantic import BeforeValidator
 
 from ..config.flags import plan_commands
-from ..config.ledger import V3, FlagChange
+from ..config.ledger import V3, FlagChange, last_rollback
 from ..config.params import Duration, GateParams
 from ..core.timefmt import format_duration, iso, utc
 from ..core.verdict import Check, Status
 from ..present.plots import plot_counts
 from ..telemetry.arrivals import FALLBACK, Arrivals, fetch_arrivals, judge_silence
 from ..telemetry.metrics import Window, fetch_frame
+from ..telemetry.phase import LEDGER
 from ..telemetry.planner import (
-    LEDGER,
     LegacyActivity,
     V3Events,
     count_series,
     fetch_activity_buckets,
     fetch_legacy_activity,
     fetch_v3_events,
-    last_rollback,
     legacy_binds,
-    length,
-    span,
 )
 from . import GateSpec
 
@@ -400,7 +397,7 @@ def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
     }
     if legacy.legacy_events:
         first = legacy.first_legacy_at
-        delay = f" ({span(first - rollback_at)} after the rollback)" if first else ""
+        delay = f" ({format_duration(first - rollback_at)} after the rollback)" if first else ""
         return Check(
             **common,
             status=Status.PASS,
@@ -412,8 +409,8 @@ def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
         return Check(
             **common,
             status=Status.INCONCLUSIVE,
-            detail=f"no legacy planner event yet, {span(metrics.as_of - rollback_at)} after the "
-            f"rollback; re-run at or after {utc(ready)} (--as-of {iso(ready)})",
+            detail=f"no legacy planner event yet, {format_duration(metrics.as_of - rollback_at)} "
+            f"after the rollback; re-run at or after {utc(ready)} (--as-of {iso(ready)})",
         )
     if arrived:
         return Check(
@@ -426,9 +423,9 @@ def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
     silence = judge_silence(before.count, before.span, rollback_at, metrics.as_of, confidence)
     quiet = (
         f"no legacy planner event and no {what.replace('bookings', 'booking', 1)} in the "
-        f"{span(silence.silent)} since the rollback at {utc(rollback_at)}"
+        f"{format_duration(silence.silent)} since the rollback at {utc(rollback_at)}"
     )
-    rate = f"{before.count} {before.what} in the {length(before.span)} before it"
+    rate = f"{before.count} {before.what} in the {format_duration(before.span)} before it"
     if silence.improbable:
         return Check(
             **common,

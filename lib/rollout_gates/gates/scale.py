@@ -27,17 +27,15 @@ from sqlalchemy.engine import Connection
 from ..config.ledger import FlagChange
 from ..config.params import Duration, GateParams, Rate
 from ..core.verdict import Check, Status
-from ..rules.rates import Sample, assess_criterion, success_rule
-from ..telemetry.checklist import (
+from ..rules.parallel import (
     ParallelSetting,
-    PhaseStart,
     assess_change_spacing,
     assess_max_parallel,
-    assess_soak,
     current_max_parallel,
-    full_mode_start,
     raise_commands,
 )
+from ..rules.rates import Sample, assess_criterion, success_rule
+from ..rules.soak import assess_soak
 from ..telemetry.metrics import (
     OutcomeSummary,
     Window,
@@ -45,7 +43,12 @@ from ..telemetry.metrics import (
     rates_by_bucket,
     summarize_outcomes,
 )
-from ..telemetry.phase import fetch_active_stretch
+from ..telemetry.phase import (
+    PhaseClock,
+    clock_from_stretch,
+    fetch_active_stretch,
+    resolve_phase_clock,
+)
 from . import GateSpec
 
 # The notebook's trend of the success rate (the verdict judges the whole window).
@@ -73,7 +76,7 @@ SPEC = GateSpec(
 @dataclass(frozen=True)
 class ScaleMetrics:
     setting: ParallelSetting
-    phase: PhaseStart
+    phase: PhaseClock
     outcomes: OutcomeSummary
 
 
@@ -95,7 +98,7 @@ def collect(
     outcomes = fetch_outcomes(connection, taxonomy, window, TREND_BUCKET, params.outcome_grace)
     metrics = ScaleMetrics(
         setting=current_max_parallel(params.max_parallel, changes, as_of),
-        phase=full_mode_start(changes, stretch, as_of),
+        phase=resolve_phase_clock(changes, as_of, lambda: clock_from_stretch(stretch)),
         outcomes=summarize_outcomes(outcomes),
     )
     rates = rates_by_bucket(

@@ -24,26 +24,24 @@ import pandas as pd
 from ..config.flags import plan_commands
 from ..config.ledger import FlagChange
 from ..config.params import Duration, GateParams
-from ..core.timefmt import utc
+from ..core.timefmt import format_duration, utc
 from ..core.verdict import Check, Status
 from ..present.plots import plot_counts
+from ..rules.soak import assess_soak
 from ..telemetry.arrivals import Arrivals, fetch_arrivals
 from ..telemetry.metrics import Window
+from ..telemetry.phase import PhaseClock, clock_from_ledger
 from ..telemetry.planner import (
     LegacyActivity,
-    PhaseClock,
     V3Events,
     assess_legacy_baseline,
     assess_legacy_routing,
     assess_no_v3_events,
-    assess_soak,
     count_series,
     fetch_activity_buckets,
     fetch_legacy_activity,
     fetch_legacy_events,
     fetch_v3_events,
-    ledger_clock,
-    length,
 )
 from . import GateSpec
 
@@ -95,7 +93,7 @@ def collect(
         window=window,
         v3=v3,
         legacy=legacy,
-        clock=ledger_clock(changes, window.end),
+        clock=clock_from_ledger(changes, window.end),
         arrivals_before=before,
     )
     return metrics, {"v3_events": v3_table, "legacy_events": events}
@@ -103,7 +101,7 @@ def collect(
 
 def evaluate(metrics: ShadowMetrics, params: ShadowParams) -> list[Check]:
     """The runbook's Phase 1 checks, each a check; pure."""
-    window = length(params.window)
+    window = format_duration(params.window)
     return [
         assess_no_v3_events(
             "coordinator_events",
@@ -116,11 +114,10 @@ def evaluate(metrics: ShadowMetrics, params: ShadowParams) -> list[Check]:
         ),
         assess_legacy_routing(metrics.legacy, metrics.arrivals_before, params.confidence),
         assess_soak(
-            "soak",
-            "shadow",
             metrics.clock,
-            params.soak,
             metrics.as_of,
+            params.soak,
+            phase="shadow",
             unknown=no_ledger_detail(metrics, SPEC.env),
         ),
         assess_legacy_baseline(metrics.legacy, params.red_flag_min_decided),
@@ -132,7 +129,7 @@ def no_ledger_detail(metrics: ShadowMetrics, env: str) -> str:
     if metrics.v3.events:
         stretch = f"telemetry's last V3 event was at {utc(metrics.v3.last_at)}"
     else:
-        window = length(metrics.window.end - metrics.window.start)
+        window = format_duration(metrics.window.end - metrics.window.start)
         stretch = f"telemetry has no V3 event in the last {window}"
     return (
         "no flag ledger entry for FEATURE_ASSIGNMENT_PIPELINE_V3 or _SHADOW: the shadow flag "

@@ -30,6 +30,7 @@ from ..config.params import Attestations, Duration, GateParams, Rate
 from ..core.stats import Proportion, percent
 from ..core.timefmt import format_duration
 from ..core.verdict import Check, Status
+from ..rules.checklist import RunbookChecklist
 from ..rules.rates import (
     Sample,
     assess_criterion,
@@ -38,7 +39,7 @@ from ..rules.rates import (
     success_rule,
 )
 from ..rules.signals import assess_attestations, assess_no_circuit_opens, assess_sustained_errors
-from ..telemetry.checklist import PhaseStart, RunbookChecklist, assess_soak, full_mode_start
+from ..rules.soak import assess_soak
 from ..telemetry.metrics import (
     OutcomeSummary,
     Window,
@@ -49,7 +50,12 @@ from ..telemetry.metrics import (
     fetch_outcomes,
     summarize_outcomes,
 )
-from ..telemetry.phase import fetch_active_stretch
+from ..telemetry.phase import (
+    PhaseClock,
+    clock_from_stretch,
+    fetch_active_stretch,
+    resolve_phase_clock,
+)
 from ..telemetry.transitions import (
     StuckBookings,
     TransitionCount,
@@ -109,7 +115,7 @@ SPEC = GateSpec(
 
 @dataclass(frozen=True)
 class SuccessMetrics:
-    phase: PhaseStart
+    phase: PhaseClock
     outcomes: OutcomeSummary
     buckets: list[tuple[datetime, Proportion]]  # success per trend bucket
     error_buckets: list[int]
@@ -148,7 +154,7 @@ def collect(
     errors = fetch_event_buckets(connection, taxonomy, window, params.error_bucket, events["error"])
     max_opens, opens = fetch_max_per_hour(connection, taxonomy, window, events["circuit_open"])
     metrics = SuccessMetrics(
-        phase=full_mode_start(changes, stretch, as_of),
+        phase=resolve_phase_clock(changes, as_of, lambda: clock_from_stretch(stretch)),
         outcomes=summarize_outcomes(outcomes),
         buckets=success_by_bucket(outcomes, window, params.trend_bucket),
         error_buckets=errors["events"].tolist(),
