@@ -47,6 +47,7 @@ from rollout_gates.core import stats, timefmt
 from rollout_gates.core.verdict import Status, gate_status
 from rollout_gates.gates import full_extended, full_health, prerequisites, scale, success
 from rollout_gates.rules import rates
+from rollout_gates.rules import stability as stability_rules
 from rollout_gates.rules.parallel import current_max_parallel
 from rollout_gates.telemetry import stability
 from rollout_gates.telemetry.arrivals import Arrivals
@@ -259,10 +260,10 @@ def stability_metrics(
     window, first = window_of(counts, tick, params.window)
     grace = ticks(params.outcome_grace)
     phase = phase_clock(changes, window)
-    hour = ticks(stability.RED_FLAG_BUCKET)
+    hour = ticks(stability_rules.RED_FLAG_BUCKET)
     hours = tuple(
         (start, counts.summary(counts.tick_of(start), counts.tick_of(start) + hour, tick, grace))
-        for start in bucket_starts(window, stability.RED_FLAG_BUCKET)
+        for start in bucket_starts(window, stability_rules.RED_FLAG_BUCKET)
     )
     return stability.StabilityMetrics(
         as_of=window.end,
@@ -388,7 +389,7 @@ class Gates:
         )
         self.scale = load(scale.ScaleParams, "scale", "production")
         self.allowed = config.load_taxonomy()["state_machine"]["allowed"]
-        shared = set(stability.StabilityParams.model_fields)
+        shared = set(stability_rules.StabilityParams.model_fields)
         self.stability_shared = all(
             getattr(self.full_extended, name) == getattr(self.prerequisites, name)
             for name in shared
@@ -430,7 +431,7 @@ class Gates:
             return self.judge_full_health(counts, tick, changes)
         if gate == "stability":
             metrics = stability_metrics(counts, tick, self.full_extended, changes)
-            return look(stability.evaluate(metrics, self.full_extended))
+            return look(stability_rules.evaluate(metrics, self.full_extended))
         if gate == "success":
             metrics = success_metrics(counts, tick, self.success, changes)
             checks = success.evaluate(metrics, self.success, self.allowed, counts.at(tick))

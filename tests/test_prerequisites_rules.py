@@ -16,9 +16,10 @@ import pytest
 from rollout_gates.config.params import load_params
 from rollout_gates.core.verdict import Status, gate_status
 from rollout_gates.gates import full_extended, prerequisites
+from rollout_gates.rules.stability import evaluate
 from rollout_gates.telemetry.metrics import OutcomeSummary, Window
 from rollout_gates.telemetry.phase import TELEMETRY, PhaseClock
-from rollout_gates.telemetry.stability import StabilityMetrics, evaluate
+from rollout_gates.telemetry.stability import StabilityMetrics
 
 AS_OF = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)

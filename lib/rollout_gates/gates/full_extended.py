@@ -4,7 +4,7 @@ The runbook: "Continue monitoring every 6-12 hours. Run full observability query
 Save results to artifacts folder." Its observability-queries.sql is not available, so
 the suite is reconstructed in the runbook's own style under queries/runbook/ (each file
 says so, and what its numbers do and do not mean), shown beside the tool's outcome-based
-metrics and 48h trends. The verdict is stability.py's, on production: the same checks
+metrics and 48h trends. The verdict is rules/stability.py's, on production: the same checks
 and thresholds as `prerequisites`.
 """
 
@@ -16,6 +16,8 @@ from ..config.flags import plan_commands
 from ..config.params import Duration
 from ..core.verdict import Check, Status
 from ..present.plots import bucket_centres, new_figure
+from ..rules.stability import RED_FLAG_BUCKET, StabilityParams
+from ..rules.stability import evaluate as evaluate_stability
 from ..telemetry.metrics import (
     Window,
     bucket_starts,
@@ -24,14 +26,8 @@ from ..telemetry.metrics import (
     fetch_outcomes,
 )
 from ..telemetry.metrics import rates_by_bucket as rates_per_bucket
-from ..telemetry.stability import (
-    RED_FLAG_BUCKET,
-    StabilityFrames,
-    StabilityMetrics,
-    StabilityParams,
-)
+from ..telemetry.stability import StabilityFrames, StabilityMetrics
 from ..telemetry.stability import collect as collect_stability
-from ..telemetry.stability import evaluate as evaluate_stability
 from . import GateSpec
 
 

@@ -1,15 +1,16 @@
 """prerequisites: staging stable for 48+ hours before the production rollout starts.
 
 Runbook, "Prerequisites": success rate >= 97% for 48 hours, manual review rate < 1%,
-no sustained errors or circuit breaker trips. The checks are stability.py's, on staging.
+no sustained errors or circuit breaker trips. The checks are rules/stability.py's, on staging.
 """
 
 from ..config.flags import plan_commands
 from ..core.verdict import Check, Status
 from ..rules.checklist import RunbookChecklist
-from ..telemetry.stability import StabilityMetrics, StabilityParams
+from ..rules.stability import StabilityParams
+from ..rules.stability import evaluate as evaluate_stability
+from ..telemetry.stability import StabilityMetrics
 from ..telemetry.stability import collect as collect_stability
-from ..telemetry.stability import evaluate as evaluate_stability
 from . import GateSpec
 
 # The runbook's Prerequisites, item 1 ("Verify staging metrics meet thresholds"), and the

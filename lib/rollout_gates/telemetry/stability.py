@@ -1,21 +1,8 @@
-"""Stable for 48 hours: the checks shared by `prerequisites` (staging) and `full-extended`.
+"""Stable for 48 hours: what the stability gates read (rules/stability.py judges it).
 
-The runbook asks the same question twice: staging "stable for 48+ hours with success
-rates >= 97% and manual review rates < 1%, no sustained errors or circuit breaker
-trips" before production starts, and production over its 48 hours of extended
-monitoring. Both gates judge, over their window:
-
-- soak: V3 (full mode) on for at least `soak` before the as-of (rules/soak.py), on the
-  phase clock (phase.py: the flag ledger, else telemetry);
-- the success rate (>= limit) and the manual review rate (strictly < limit) of the
-  window, as criteria (rates.py): PASS on the point estimate with `min_decided`, FAIL only
-  when confidently beyond;
-- no red-flag stretch: no run of 1 to 6 hourly buckets aligned to the as-of confidently
-  below the red-flag success limit or above the manual review one (the runbook's Phase 2
-  red flags), each judged given how many stretches were examined;
-- no sustained coordinator.error, and no coordinator.circuit_open at all.
-
-`collect` runs the queries; everything else here is pure.
+`collect` runs the queries of `prerequisites` (staging) and `full-extended`: the phase
+clock's telemetry, the window's outcomes hour by hour, coordinator.error buckets and
+coordinator.circuit_open counts; the tables beside them are for the notebooks.
 """
 
 from dataclasses import dataclass
@@ -25,21 +12,8 @@ import pandas as pd
 from sqlalchemy.engine import Connection
 
 from ..config.ledger import FlagChange
-from ..config.params import Duration, GateParams, Rate
-from ..core.stats import percent
-from ..core.timefmt import format_duration
-from ..core.verdict import Check
-from ..rules.rates import (
-    RateRule,
-    Sample,
-    assess_criterion,
-    assess_red_flag_stretches,
-    manual_review_rule,
-    red_flag_stretches,
-    success_rule,
-)
-from ..rules.signals import assess_no_circuit_opens, assess_sustained_errors
-from ..rules.soak import assess_soak
+from ..rules.rates import red_flag_stretches
+from ..rules.stability import RED_FLAG_BUCKET, StabilityParams, hour_rates, red_flags
 from .metrics import (
     OutcomeSummary,
     Window,
@@ -59,51 +33,6 @@ from .phase import (
     resolve_phase_clock,
 )
 
-# The runbook's red flags are judged hour by hour (full-health's window).
-RED_FLAG_BUCKET = timedelta(hours=1)
-
-
-class StabilityParams(GateParams):
-    """The parameters both stability gates share (params/defaults.yaml)."""
-
-    soak: Duration
-    success_rate_min: Rate
-    manual_review_rate_max: Rate
-    red_flag_success_rate_min: Rate
-    red_flag_manual_review_rate_max: Rate
-
-
-# --- rates -----------------------------------------------------------------------------------
-
-
-def criteria(params: StabilityParams) -> tuple[RateRule, RateRule]:
-    """The window's success and manual review rates, as conditions to proceed."""
-    return (
-        success_rule(params.success_rate_min, params),
-        manual_review_rule(params.manual_review_rate_max, params, strict=True),
-    )
-
-
-def red_flags(params: StabilityParams) -> list[RateRule]:
-    """The runbook's Phase 2 red flags, judged stretch by stretch inside the window."""
-    alone = params.red_flag_min_decided
-    return [
-        success_rule(params.red_flag_success_rate_min, params, alone),
-        manual_review_rule(params.red_flag_manual_review_rate_max, params, strict=False,
-                           min_decided=alone),
-    ]  # fmt: skip
-
-
-def hour_rates(hours) -> list[tuple[datetime, dict]]:
-    """Each hour's proportions by rule name, as rates.assess_red_flag_stretches takes them."""
-    return [
-        (start, {"success rate": summary.success, "manual review rate": summary.manual_review_rate})
-        for start, summary in hours
-    ]
-
-
-# --- metrics and evaluation ------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class StabilityMetrics:
@@ -117,50 +46,6 @@ class StabilityMetrics:
     circuit_opens: int
     circuit_opens_max_per_hour: int
     outcome_event_buckets: tuple[int, ...] | None = None  # per error bucket: the denominator
-
-
-def evaluate(metrics: StabilityMetrics, params: StabilityParams) -> list[Check]:
-    """The stability checks, in the runbook's order; pure."""
-    over = format_duration(params.window)
-    success, manual = (
-        assess_criterion(rule, Sample.ending(proportion, metrics.as_of, params.window), over)
-        for rule, proportion in zip(
-            criteria(params),
-            (metrics.outcomes.success, metrics.outcomes.manual_review_rate),
-            strict=True,
-        )
-    )
-    errors = assess_sustained_errors(
-        list(metrics.error_buckets),
-        params.sustained_error_buckets,
-        params.error_bucket,
-        seen=metrics.outcomes.bookings,
-        outcome_counts=metrics.outcome_event_buckets,
-        share=params.sustained_error_share,
-    )
-    return [
-        assess_soak(metrics.phase, metrics.as_of, params.soak),
-        success,
-        manual,
-        assess_red_flag_stretches(
-            "red_flag_hours",
-            "no stretch of hours with success rate confidently < "
-            f"{percent(params.red_flag_success_rate_min)} or manual review rate confidently > "
-            f"{percent(params.red_flag_manual_review_rate_max)} over {over}",
-            hour_rates(metrics.hours),
-            RED_FLAG_BUCKET,
-            red_flags(params),
-            min_decided=params.min_decided,
-            alone_min_decided=params.red_flag_min_decided,
-        ),
-        errors.model_copy(update={"rule": f"{errors.rule} over {over}"}),
-        assess_no_circuit_opens(
-            metrics.circuit_opens_max_per_hour,
-            metrics.circuit_opens,
-            over=f"over {over}",
-            seen=metrics.outcomes.bookings,
-        ),
-    ]
 
 
 @dataclass(frozen=True)
