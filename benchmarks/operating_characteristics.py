@@ -47,17 +47,23 @@ from rollout_gates.core import stats, timefmt
 from rollout_gates.core.verdict import Status, gate_status
 from rollout_gates.gates import full_extended, full_health, prerequisites, scale, success
 from rollout_gates.rules import rates
+from rollout_gates.rules import stability as stability_rules
+from rollout_gates.rules.parallel import current_max_parallel
 from rollout_gates.rules.signals import Traffic
 from rollout_gates.telemetry import stability
 from rollout_gates.telemetry.arrivals import Arrivals
-from rollout_gates.telemetry.checklist import current_max_parallel, full_mode_start
 from rollout_gates.telemetry.metrics import (
     FlagDisagreement,
     OutcomeSummary,
     Window,
     bucket_starts,
 )
-from rollout_gates.telemetry.phase import ActiveStretch
+from rollout_gates.telemetry.phase import (
+    ActiveStretch,
+    PhaseClock,
+    clock_from_stretch,
+    resolve_phase_clock,
+)
 from rollout_gates.telemetry.quality import TelemetryQuality
 from rollout_gates.telemetry.transitions import StuckBookings, TransitionCount
 
@@ -187,9 +193,11 @@ def window_of(counts: Counts, tick: int, length: timedelta) -> tuple[Window, int
     return Window.ending(counts.at(tick), length), tick - ticks(length)
 
 
-def lookback_stretch(window: Window) -> ActiveStretch:
-    """Telemetry's view of full mode, unused: every rollout here has a flag ledger."""
-    return ActiveStretch(lookback=window)
+def phase_clock(changes: list[ledger.FlagChange], window: Window) -> PhaseClock:
+    """The phase clock at the window's end: every rollout here has a flag ledger, so the
+    telemetry it would fall back on is an empty stretch."""
+    empty = ActiveStretch(lookback=window)
+    return resolve_phase_clock(changes, window.end, lambda: clock_from_stretch(empty))
 
 
 def traffic(counts: Counts, first: int, end: int) -> Traffic:
@@ -207,7 +215,7 @@ def full_health_metrics(
     """full-health's metrics at `tick`, as its `collect` would read them from these events."""
     window, first = window_of(counts, tick, params.window)
     grace = ticks(params.outcome_grace)
-    phase = full_mode_start(changes, lookback_stretch(window), window.end)
+    phase = phase_clock(changes, window)
     widest = full_health.full_mode_window(window, phase, params.intensive_period)
     full_mode = None
     if widest is not None:
@@ -247,17 +255,15 @@ def full_health_metrics(
 
 
 def stability_metrics(
-    counts: Counts, tick: int, params, changes: list[ledger.FlagChange], env: str
+    counts: Counts, tick: int, params, changes: list[ledger.FlagChange]
 ) -> stability.StabilityMetrics:
     window, first = window_of(counts, tick, params.window)
     grace = ticks(params.outcome_grace)
-    phase = stability.resolve_phase_start(
-        changes, stability.ActiveStarts(), window.end, env, stability.lookback_of(params)
-    )
-    hour = ticks(stability.RED_FLAG_BUCKET)
+    phase = phase_clock(changes, window)
+    hour = ticks(stability_rules.RED_FLAG_BUCKET)
     hours = tuple(
         (start, counts.summary(counts.tick_of(start), counts.tick_of(start) + hour, tick, grace))
-        for start in bucket_starts(window, stability.RED_FLAG_BUCKET)
+        for start in bucket_starts(window, stability_rules.RED_FLAG_BUCKET)
     )
     return stability.StabilityMetrics(
         as_of=window.end,
@@ -321,7 +327,7 @@ def success_metrics(
     size = ticks(params.trend_bucket)
     return success.SuccessMetrics(
         as_of=window.end,
-        phase=full_mode_start(changes, lookback_stretch(window), window.end),
+        phase=phase_clock(changes, window),
         outcomes=outcomes,
         buckets=[
             (
@@ -351,7 +357,7 @@ def scale_metrics(
     return scale.ScaleMetrics(
         as_of=window.end,
         setting=current_max_parallel(params.max_parallel, changes, window.end),
-        phase=full_mode_start(changes, lookback_stretch(window), window.end),
+        phase=phase_clock(changes, window),
         outcomes=counts.summary(first, tick, tick, ticks(params.outcome_grace)),
     )
 
@@ -386,7 +392,7 @@ class Gates:
         )
         self.scale = load(scale.ScaleParams, "scale", "production")
         self.allowed = config.load_taxonomy()["state_machine"]["allowed"]
-        shared = set(stability.StabilityParams.model_fields)
+        shared = set(stability_rules.StabilityParams.model_fields)
         self.stability_shared = all(
             getattr(self.full_extended, name) == getattr(self.prerequisites, name)
             for name in shared
@@ -427,8 +433,8 @@ class Gates:
         if gate == "full-health":
             return self.judge_full_health(counts, tick, changes)
         if gate == "stability":
-            metrics = stability_metrics(counts, tick, self.full_extended, changes, "production")
-            return look(stability.evaluate(metrics, self.full_extended))
+            metrics = stability_metrics(counts, tick, self.full_extended, changes)
+            return look(stability_rules.evaluate(metrics, self.full_extended))
         if gate == "success":
             metrics = success_metrics(counts, tick, self.success, changes, self.allowed)
             return look(success.evaluate(metrics, self.success))

@@ -97,7 +97,7 @@ def test_after_a_rollback_cleanup_fails(
     run_gate, scenario_db, scenario_end, tmp_path, write_ledger
 ):
     # rollback-clean at its end: the ledger's last phase is the rollback 2h before the end
-    # (V3 false, SHADOW false: legacy), so V3 is off: FAIL. The legacy planner ran in the
+    # (V3 switched true -> false, SHADOW false), so V3 is off: FAIL. The legacy planner ran in the
     # window (the legacy and shadow phases from 80h to 50h before the end, and the rollback's
     # last 2h): FAIL. No success verdict: INCONCLUSIVE.
     write_ledger(tmp_path, "rollback-clean")
@@ -108,7 +108,7 @@ def test_after_a_rollback_cleanup_fails(
         "success_verdict": "INCONCLUSIVE",
         "legacy_silent": "FAIL",
     }
-    assert "legacy mode" in run.checks["soak"]["detail"]
+    assert "rollback mode since" in run.checks["soak"]["detail"]
     rows = list(csv.DictReader((run.run_dir / "tables" / "legacy-events.csv").open()))
     assert {r["event_type"] for r in rows} >= {
         "auto_assign.started",

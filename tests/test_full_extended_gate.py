@@ -117,7 +117,7 @@ def test_success_dip_hour_is_a_red_flag_over_48h(
     assert "1 of 368 stretches examined" in flags["detail"]
     assert run.checks["success_rate"]["observed"] == pytest.approx(1876 / 1920)
     # The ledger sets V3=true exactly 50h before the end.
-    assert run.checks["soak"]["observed"] == "50.0h"
+    assert run.checks["soak"]["observed"] == "50h"
     assert "from the flag ledger" in run.checks["soak"]["detail"]
     actions = "\n".join(run.verdict["actions"])
     assert "vercel env add FEATURE_ASSIGNMENT_PIPELINE_V3 production" in actions

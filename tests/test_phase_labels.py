@@ -1,6 +1,6 @@
 """Every verdict carries the rollout phase at its as-of; a run outside its phase is labelled.
 
-Phases by hand from the ledger each test writes (legacy.rollout_clock): V3=true is full,
+Phases by hand from the ledger each test writes (phase.clock_from_ledger): V3=true is full,
 SHADOW=true shadow, V3 switched true -> false a rollback.
 """
 
@@ -10,7 +10,7 @@ from rollout_gates.config.ledger import SHADOW, V3, FlagChange
 from rollout_gates.core.verdict import Check, GateResult, Status
 from rollout_gates.present.display import verdict_markdown
 from rollout_gates.report.verification import decisive, standing_line, with_phase
-from rollout_gates.telemetry.planner import in_checkpoint_phase, rollout_clock
+from rollout_gates.telemetry.phase import clock_from_ledger
 
 H = timedelta(hours=1)
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -31,17 +31,11 @@ def run(gate: str, hours: float, status: str = "PASS") -> GateResult:
 
 
 def test_phase_comes_from_the_ledger_and_a_switch_off_is_a_rollback():
-    assert rollout_clock(LEDGER, T0 + 1 * H).phase == "shadow"
-    assert rollout_clock(LEDGER, T0 + 27 * H).phase == "full"
-    clock = rollout_clock(LEDGER, T0 + 30 * H)
+    assert clock_from_ledger(LEDGER, T0 + 1 * H).phase == "shadow"
+    assert clock_from_ledger(LEDGER, T0 + 27 * H).phase == "full"
+    clock = clock_from_ledger(LEDGER, T0 + 30 * H)
     assert (clock.phase, clock.started) == ("rollback", T0 + 29 * H)
-    assert rollout_clock(LEDGER, T0 + 40 * H).started == T0 + 31 * H
-
-
-def test_no_ledger_and_no_telemetry_is_an_unknown_phase_never_out_of_phase():
-    clock = rollout_clock([], T0)
-    assert clock.phase is None
-    assert in_checkpoint_phase("shadow", clock) is None
+    assert clock_from_ledger(LEDGER, T0 + 40 * H).started == T0 + 31 * H
 
 
 def test_a_shadow_run_in_full_mode_keeps_its_status_but_is_labelled():

@@ -79,7 +79,7 @@ def test_stable_staging_passes_from_its_flag_ledger(
     assert run.completed.returncode == 0, run.completed.stdout + run.completed.stderr
     assert run.statuses == dict.fromkeys(CHECKS, "PASS")
     soak = run.checks["soak"]
-    assert soak["observed"] == "60.0h"
+    assert soak["observed"] == "60h"
     assert "from the flag ledger" in soak["detail"]
 
 
@@ -97,7 +97,7 @@ def test_staging_too_short_is_inconclusive_until_48h_after_full_start(
     assert run.verdict["status"] == "INCONCLUSIVE"
     assert run.statuses == dict.fromkeys(CHECKS, "PASS") | {"soak": "INCONCLUSIVE"}
     soak = run.checks["soak"]
-    assert soak["observed"] == "30.0h"
+    assert soak["observed"] == "30h"
     assert can_pass_at(soak["detail"]) == scenario_end + timedelta(hours=18)
     assert run.checks["success_rate"]["observed"] == pytest.approx(591 / 600)
     assert any("can pass at" in line for line in run.verdict["actions"])

@@ -13,27 +13,18 @@ from importlib import resources
 import pandas as pd
 import pytest
 
-from rollout_gates.config.ledger import MAX_PARALLEL, SHADOW, V3, FlagChange
 from rollout_gates.config.params import load_params
 from rollout_gates.core.verdict import Check, Status, gate_status
 from rollout_gates.gates import full_extended, prerequisites
 from rollout_gates.gates.base import Assessment
+from rollout_gates.rules.stability import evaluate
 from rollout_gates.telemetry.metrics import OutcomeSummary, Window
-from rollout_gates.telemetry.stability import (
-    LEDGER,
-    TELEMETRY,
-    ActiveStarts,
-    PhaseStart,
-    StabilityMetrics,
-    assess_soak,
-    evaluate,
-    resolve_phase_start,
-)
+from rollout_gates.telemetry.phase import TELEMETRY, PhaseClock
+from rollout_gates.telemetry.stability import StabilityMetrics
 from rollout_gates.telemetry.trends import retry_series
 
 AS_OF = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
-LOOKBACK = 96 * H
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +51,7 @@ def metrics(
 ):
     return StabilityMetrics(
         as_of=AS_OF,
-        phase=PhaseStart(started, TELEMETRY, "first active start"),
+        phase=PhaseClock("full", started, TELEMETRY, "first active start"),
         outcomes=outcomes,
         hours=hours if hours is not None else hours_of(*[OutcomeSummary(confirmed=20)] * 48),
         error_buckets=tuple(errors),
@@ -258,113 +249,6 @@ def test_a_single_circuit_open_fails(params):
     check = evaluate(metrics(circuit_opens=1, max_opens=1), params)[-1]
     assert check.id == "circuit_opens" and check.status is Status.FAIL
     assert check.rule == "no coordinator.circuit_open over 48h (no circuit breaker trips)"
-
-
-# --- soak ------------------------------------------------------------------------------------
-
-
-def test_soak_not_reached_is_inconclusive_and_names_when_it_can_pass():
-    # Full mode since 30h before the as-of: 48h are reached 18h after it.
-    phase = PhaseStart(AS_OF - 30 * H, LEDGER, "full mode set")
-    check = assess_soak(phase, AS_OF, 48 * H)
-    assert check.status is Status.INCONCLUSIVE
-    assert "can pass at 2026-11-30 06:00:00 UTC" in check.detail
-    assert "flag ledger" in check.detail
-    assert check.observed == "30.0h"
-
-
-def test_soak_a_few_minutes_short_never_reads_as_complete():
-    # 47h58m of 48h: rounded down to 47.9h, and INCONCLUSIVE until 2 minutes later.
-    phase = PhaseStart(AS_OF - 48 * H + timedelta(minutes=2), TELEMETRY, "first start")
-    check = assess_soak(phase, AS_OF, 48 * H)
-    assert check.status is Status.INCONCLUSIVE
-    assert check.observed == "47.9h"
-    assert "can pass at 2026-11-29 12:02:00 UTC" in check.detail
-
-
-def test_soak_reached_passes_and_names_its_source():
-    check = assess_soak(PhaseStart(AS_OF - 48 * H, TELEMETRY, "first start"), AS_OF, 48 * H)
-    assert check.status is Status.PASS
-    assert "from the telemetry" in check.detail
-
-
-def test_soak_without_a_phase_start_is_inconclusive():
-    phase = PhaseStart(None, TELEMETRY, "no coordinator.start with mode=active")
-    assert assess_soak(phase, AS_OF, 48 * H).status is Status.INCONCLUSIVE
-
-
-def change(hours_before, variable, value):
-    return FlagChange(AS_OF - hours_before * H, variable, value, by="test")
-
-
-FULL_60H = [
-    change(76, SHADOW, "true"),
-    change(60, V3, "true"),
-    change(60, SHADOW, "false"),
-    change(60, MAX_PARALLEL, "3"),
-]
-TELEMETRY_20H = ActiveStarts(
-    first_active_start=AS_OF - 20 * H,
-    active_since=AS_OF - 20 * H,
-    last_active_start=AS_OF,
-    active_starts=800,
-)
-
-
-def test_ledger_wins_over_telemetry():
-    phase = resolve_phase_start(FULL_60H, TELEMETRY_20H, AS_OF, "staging", LOOKBACK)
-    assert phase.source == LEDGER and phase.started == AS_OF - 60 * H
-
-
-def test_ledger_entries_after_the_as_of_are_ignored():
-    # A rollback recorded after the as-of does not change what was true at it.
-    later = [*FULL_60H, FlagChange(AS_OF + H, V3, "false", "true")]
-    phase = resolve_phase_start(later, TELEMETRY_20H, AS_OF, "staging", LOOKBACK)
-    assert phase.started == AS_OF - 60 * H
-
-
-def test_ledger_in_shadow_means_v3_is_not_active():
-    shadow = [change(30, SHADOW, "true"), change(30, V3, "false")]
-    phase = resolve_phase_start(shadow, TELEMETRY_20H, AS_OF, "production", LOOKBACK)
-    assert phase.source == LEDGER and phase.started is None
-    assert "phase shadow" in phase.how
-
-
-def test_ledger_without_v3_flags_falls_back_to_telemetry():
-    only_parallel = [change(10, MAX_PARALLEL, "4")]
-    phase = resolve_phase_start(only_parallel, TELEMETRY_20H, AS_OF, "production", LOOKBACK)
-    assert phase.source == TELEMETRY and phase.started == AS_OF - 20 * H
-
-
-def test_telemetry_restarts_the_clock_after_legacy_activity():
-    # V3 seen since 90h ago, but the legacy planner ran 10h ago (a rollback and re-enable):
-    # the clock starts at the first active start after that.
-    active = ActiveStarts(
-        first_active_start=AS_OF - 90 * H,
-        active_since=AS_OF - 9 * H,
-        last_active_start=AS_OF,
-        last_legacy_activity=AS_OF - 10 * H,
-        active_starts=3000,
-    )
-    phase = resolve_phase_start([], active, AS_OF, "production", LOOKBACK)
-    assert phase.started == AS_OF - 9 * H
-    assert "after the last legacy-planner event" in phase.how
-
-
-def test_legacy_activity_after_the_last_active_start_means_v3_is_off():
-    active = ActiveStarts(
-        first_active_start=AS_OF - 50 * H,
-        last_active_start=AS_OF - 3 * H,
-        last_legacy_activity=AS_OF - H,
-        active_starts=1900,
-    )
-    phase = resolve_phase_start([], active, AS_OF, "production", LOOKBACK)
-    assert phase.started is None and "rolled back" in phase.how
-
-
-def test_no_active_start_and_no_ledger_has_no_phase_start():
-    phase = resolve_phase_start([], ActiveStarts(), AS_OF, "staging", LOOKBACK)
-    assert phase.started is None and "96h lookback" in phase.how
 
 
 # --- advice ----------------------------------------------------------------------------------

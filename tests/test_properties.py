@@ -11,8 +11,8 @@ from rollout_gates.core.verdict import Check, Status, gate_status, worst
 from rollout_gates.gates import full_health
 from rollout_gates.rules.rates import Sample, assess_criterion, assess_red_flag, success_rule
 from rollout_gates.rules.signals import Traffic
-from rollout_gates.telemetry.checklist import PhaseStart
 from rollout_gates.telemetry.metrics import OutcomeSummary, Window
+from rollout_gates.telemetry.phase import TELEMETRY, PhaseClock
 from rollout_gates.telemetry.quality import ODDITIES, TelemetryQuality, assess_telemetry_quality
 
 counts = st.integers(min_value=0, max_value=5000)
@@ -105,7 +105,7 @@ def test_a_window_without_data_never_passes_full_health(success_min, manual_max,
     nothing = full_health.FullHealthMetrics(
         window=Window(NOW - timedelta(hours=1), NOW),
         outcomes=OutcomeSummary(),
-        phase=PhaseStart(on=None, started=None, source="telemetry", explanation="none"),
+        phase=PhaseClock(None, None, TELEMETRY, "none"),
         full_mode=None,
         error_buckets=[0] * 6,
         circuit_opens_max_per_hour=0,

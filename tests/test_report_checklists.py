@@ -14,8 +14,7 @@ from rollout_gates.core.verdict import Check, GateResult, Status, gate_status
 from rollout_gates.gates import gate_checklist
 from rollout_gates.present.display import verdict_markdown
 from rollout_gates.report.verification import write_report
-from rollout_gates.run.evidence import record_verdict
-from rollout_gates.telemetry.checklist import (
+from rollout_gates.rules.checklist import (
     MET,
     NO_DATA,
     NOT_CHECKED,
@@ -23,6 +22,7 @@ from rollout_gates.telemetry.checklist import (
     RunbookChecklist,
     judge_item,
 )
+from rollout_gates.run.evidence import record_verdict
 
 AS_OF = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

@@ -777,7 +777,7 @@ def test_invalid_checkpoints_are_rejected(tmp_path, old, new, message):
             "    - {phase: rollback, start: 2h, stragglers: 90m, straggler_share: 0.5}\n"
             "    - {phase: full, start: 1h}\n",
             "",
-            "the rollback at 2h has stragglers 90m, past the next phase at 1h",
+            "the rollback at 2h has stragglers 1h 30m, past the next phase at 1h",
         ),
         (
             "    - {phase: shadow, start: 5h}\n",

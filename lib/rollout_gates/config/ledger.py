@@ -125,3 +125,18 @@ def v3_off_intervals(
         if begin < finish:
             intervals.append((begin, finish))
     return intervals
+
+
+def last_rollback(changes: list[FlagChange], as_of: datetime) -> FlagChange | None:
+    """The last change of FEATURE_ASSIGNMENT_PIPELINE_V3 from true to false at or before as-of."""
+    found, previous = None, None
+    for change in changes:
+        if change.at > as_of:
+            break
+        if change.variable != V3:
+            continue
+        before = change.old if change.old is not None else previous
+        if before == "true" and change.new == "false":
+            found = change
+        previous = change.new
+    return found

@@ -47,16 +47,6 @@ class GateParams(BaseModel):
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-class StabilityParams(GateParams):
-    """The parameters both stability gates share: prerequisites and full-extended."""
-
-    soak: Duration
-    success_rate_min: Rate
-    manual_review_rate_max: Rate
-    red_flag_success_rate_min: Rate
-    red_flag_manual_review_rate_max: Rate
-
-
 class Attestations(BaseModel):
     """Human items the data cannot show, given as `--set attest.NAME="who"`; each field a name."""
 

@@ -1,9 +1,10 @@
 """Durations and times as the tool reads and writes them: one parser, one duration spelling.
 
-- parse_duration: '30s', '15m', '1h', '48h', '7d' (params, --set, --every) to a timedelta.
-- format_duration: the inverse, in the same syntax, with the largest unit that divides the
-  duration evenly: 2d, 36h, 90m, 45s. Params are serialized with it (their digest), so it
-  must stay exact and parseable.
+- parse_duration: '30s', '15m', '48h', '7d', '6h 05m' (params, --set, --every) to a timedelta.
+- format_duration: the one duration spelling, of params and of every message, as the runbook
+  counts time: in hours up to three days (48h, 30h, 6h 05m, 45m, 37s), in days beyond
+  (7d, 7d 05m). Exact and read back by parse_duration, so params are serialized with it;
+  `rough=True` gives the one rounded unit of a forecast (about 8h).
 - utc: a moment as detail lines show it, 2026-11-29 03:30:00 UTC ("–" for none).
 - iso: a moment to paste into --as-of or --set, 2026-11-29T03:30:00Z.
 - parse_as_of: --as-of (and --end, --at) to a UTC datetime; a naive time is taken as UTC.
@@ -15,31 +16,51 @@ from typing import Any
 
 from .errors import UsageError
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_PART = r"(\d+(?:\.\d+)?)\s*(s|m|h|d)"
+_DURATION = re.compile(rf"^\s*{_PART}(?:\s*{_PART})*\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DAYS_FROM = 3 * 86400  # "48 hours" stays in hours; a week reads better as 7d
 
 
 def parse_duration(value: Any) -> timedelta:
-    """'15m', '1h', '48h', '7d' (or a timedelta) to a positive timedelta."""
+    """'15m', '48h', '7d', '6h 05m' (or a timedelta) to a positive timedelta."""
     if isinstance(value, timedelta):
         duration = value
     else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ValueError(f"{value!r} is not a duration like 30s, 15m, 1h or 7d")
-        duration = timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+        if not _DURATION.match(str(value)):
+            raise ValueError(f"{value!r} is not a duration like 30s, 15m, 1h, 6h 05m or 7d")
+        duration = timedelta(
+            seconds=sum(
+                float(amount) * _UNIT_SECONDS[unit]
+                for amount, unit in re.findall(_PART, str(value))
+            )
+        )
     if duration <= timedelta(0):
         raise ValueError(f"{value!r} must be longer than zero")
     return duration
 
 
-def format_duration(duration: timedelta) -> str:
-    """The duration in parse_duration's syntax, the largest unit that divides it evenly."""
+def format_duration(duration: timedelta, *, rough: bool = False) -> str:
+    """48h, 30h, 6h 05m, 7d 05m: exact (parse_duration reads it back); `rough`: about 8h.
+
+    Exact means truncated to the second, never rounded up: 47h 59m 59s is not 48h.
+    """
     seconds = int(duration.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+    if seconds < 0:
+        return f"-{format_duration(-duration, rough=rough)}"
+    if rough:
+        for unit, size, below in (("m", 60, 3600), ("h", 3600, _DAYS_FROM), ("d", 86400, None)):
+            if below is None or seconds < below - size / 2:
+                return f"{max(1, round(seconds / size))}{unit}"
+    units = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+    if seconds < _DAYS_FROM:
+        units = units[1:]
+    parts = []
+    for unit, size in units:
+        amount, seconds = divmod(seconds, size)
+        if amount:
+            parts.append(f"{amount:02d}{unit}" if parts and size < 3600 else f"{amount}{unit}")
+    return " ".join(parts) or "0s"
 
 
 def as_utc(moment: datetime) -> datetime:

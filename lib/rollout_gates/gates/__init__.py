@@ -31,7 +31,7 @@ RUNBOOK_ORDER = (
 )
 
 # The rollout phase (of the gate's own environment) in which each checkpoint decides: a run
-# in another phase keeps its status but is labelled out of phase (legacy.rollout_clock).
+# in another phase keeps its status but is labelled out of phase (telemetry/phase.py).
 CHECKPOINT_PHASE = {
     "prerequisites": "full",  # staging's full mode
     "shadow": "shadow",

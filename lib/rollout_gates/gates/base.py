@@ -31,7 +31,7 @@ from typing import Any
 from ..config.params import GateParams
 from ..core.errors import RolloutGatesError
 from ..core.verdict import Check, Status, gate_status
-from ..rules.runbook import RunbookChecklist
+from ..rules.checklist import RunbookChecklist
 
 
 @dataclass(frozen=True)

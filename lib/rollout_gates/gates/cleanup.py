@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from ..config.params import Duration, GateParams
 from ..core.timefmt import as_utc, format_duration, utc
 from ..core.verdict import Check, GateResult, Status
+from ..rules.soak import assess_soak
 from ..run.evidence import latest_verdict
 from .base import Assessment, GateSpec
 
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from ..telemetry.metrics import OutcomeSummary, Window
-    from ..telemetry.planner import LegacyActivity, PhaseClock
+    from ..telemetry.phase import PhaseClock
+    from ..telemetry.planner import LegacyActivity
 
 
 class CleanupParams(GateParams):
@@ -97,7 +99,7 @@ class CleanupMetrics:
     as_of: datetime
     window: Window
     legacy_window: Window  # the window, or from the full-mode flip + grace if that is later
-    clock: PhaseClock | None
+    clock: PhaseClock
     legacy: LegacyActivity
     success: RecordedSuccess | None
     simulated: bool = False
@@ -108,20 +110,24 @@ class CleanupMetrics:
 def collect(ctx) -> CleanupMetrics:
     """Run the gate's queries and read the recorded success verdict."""
     from ..telemetry.metrics import Window, fetch_outcomes, summarize_outcomes
+    from ..telemetry.phase import resolve_phase_clock
     from ..telemetry.planner import (
         fetch_legacy_activity,
         fetch_legacy_events,
-        ledger_clock,
         legacy_activity_table,
     )
 
     connection, taxonomy, as_of, params = ctx.connection, ctx.taxonomy, ctx.as_of, ctx.params
     changes = ctx.ledger()
     window = Window(as_of - params.window, as_of)
-    clock = ledger_clock(changes, as_of)
     buckets = None
-    if clock is None:
-        clock, buckets = telemetry_clock(connection, taxonomy, as_of, params)
+
+    def from_telemetry() -> PhaseClock:
+        nonlocal buckets
+        found, buckets = telemetry_clock(connection, taxonomy, as_of, params)
+        return found
+
+    clock = resolve_phase_clock(changes, as_of, from_telemetry)
     legacy_window = legacy_window_of(window, clock, params.outcome_grace)
     legacy = fetch_legacy_activity(connection, taxonomy, legacy_window, params.outcome_grace)
     events = legacy_activity_table(fetch_legacy_events(connection, taxonomy, legacy_window))
@@ -143,6 +149,7 @@ def collect(ctx) -> CleanupMetrics:
 def telemetry_clock(connection, taxonomy: dict, as_of: datetime, params: CleanupParams):
     """The full-mode clock from telemetry, over twice the soak time before the as-of."""
     from ..telemetry.metrics import Window
+    from ..telemetry.phase import clock_from_buckets
     from ..telemetry.planner import fetch_activity_buckets
 
     lookback = Window(as_of - 2 * params.soak, as_of - params.outcome_grace)
@@ -150,75 +157,26 @@ def telemetry_clock(connection, taxonomy: dict, as_of: datetime, params: Cleanup
     return clock_from_buckets(buckets, lookback), buckets
 
 
-def clock_from_buckets(buckets: pd.DataFrame, lookback: Window) -> PhaseClock:
-    """The uninterrupted full-mode stretch that reaches the end of the lookback; pure.
-
-    Walking back from the newest bucket: one with an active coordinator.start extends the
-    stretch, one with bookings but no active start ends it, an empty one is neutral.
-    """
-    from ..telemetry.planner import TELEMETRY, PhaseClock
-
-    started = None
-    for row in buckets.sort_values("bucket_start", ascending=False).itertuples(index=False):
-        if row.active_starts > 0:
-            started = as_utc(row.first_active_start)
-            continue
-        if row.bookings_with_activity > 0:
-            if started is None:
-                begins = as_utc(row.bucket_start)
-                return PhaseClock(
-                    phase="legacy",
-                    started=None,
-                    source=TELEMETRY,
-                    note=f"{row.bookings_with_activity} bookings in the hour from {utc(begins)} "
-                    "had no coordinator.start with mode=active (V3 off, or its telemetry lost)",
-                )
-            return PhaseClock(
-                phase="full",
-                started=started,
-                source=TELEMETRY,
-                note="first coordinator.start with mode=active after the last hour of "
-                "bookings without one",
-            )
-    if started is None:
-        return PhaseClock(
-            phase=None,
-            started=None,
-            source=TELEMETRY,
-            note="no coordinator.start with mode=active and no booking since "
-            f"{utc(lookback.start)}",
-        )
-    return PhaseClock(
-        phase="full",
-        started=started,
-        source=TELEMETRY,
-        note=f"active coordinator starts throughout the lookback from {utc(lookback.start)}: "
-        "on at least since then",
-    )
-
-
-def legacy_window_of(window: Window, clock: PhaseClock | None, grace: timedelta) -> Window:
+def legacy_window_of(window: Window, clock: PhaseClock, grace: timedelta) -> Window:
     """The window, starting `grace` after the full-mode flip when that falls inside it."""
     from ..telemetry.metrics import Window
 
-    if clock is None or clock.phase != "full" or clock.started is None:
+    if clock.phase != "full" or clock.started is None:
         return window
     start = min(max(window.start, clock.started + grace), window.end)
     return Window(start, window.end)
 
 
 def describe_clock(metrics: CleanupMetrics) -> str:
-    from ..telemetry.planner import span
-
     clock = metrics.clock
-    if clock is None or clock.phase is None:
-        note = f": {clock.note}" if clock and clock.note else ""
+    if clock.phase is None:
+        note = f": {clock.how}" if clock.how else ""
         return f"Full mode cannot be dated{note}."
     text = f"Production is in **{clock.describe()}**."
-    if clock.note:
-        text += f" {clock.note[0].upper()}{clock.note[1:]}."
+    if clock.how:
+        text += f" {clock.how[0].upper()}{clock.how[1:]}."
     if clock.phase == "full" and clock.started:
-        text += f" On for {span(metrics.as_of - clock.started)} at the as-of."
+        text += f" On for {format_duration(metrics.as_of - clock.started)} at the as-of."
     if metrics.legacy_window.start != metrics.window.start:
         text += (
             f" The legacy planner is looked for from {utc(metrics.legacy_window.start)}, "
@@ -251,19 +209,14 @@ def daily_outcomes(metrics: CleanupMetrics):
 
 
 def evaluate(metrics: CleanupMetrics, params: CleanupParams) -> list[Check]:
-    from ..telemetry.planner import assess_soak
-
-    started = metrics.clock.started if metrics.clock and metrics.clock.phase == "full" else None
+    started = metrics.clock.started if metrics.clock.phase == "full" else None
     return [
         assess_soak(
-            "soak",
-            "full",
             metrics.clock,
-            params.soak,
             metrics.as_of,
+            params.soak,
             unknown="full mode cannot be dated: no flag ledger entry for "
-            "FEATURE_ASSIGNMENT_PIPELINE_V3 and "
-            + (metrics.clock.note if metrics.clock and metrics.clock.note else "no telemetry"),
+            f"FEATURE_ASSIGNMENT_PIPELINE_V3 and {metrics.clock.how or 'no telemetry'}",
             wrong_phase=Status.FAIL,
         ),
         assess_success_verdict(
@@ -280,8 +233,6 @@ def assess_success_verdict(
     phase_started: datetime | None,
     simulated: bool,
 ) -> Check:
-    from ..telemetry.planner import span
-
     common = {
         "id": "success_verdict",
         "rule": "the latest recorded success verdict is PASS (within "
@@ -323,8 +274,8 @@ def assess_success_verdict(
         return Check(
             **common,
             status=Status.INCONCLUSIVE,
-            detail=f"{which}, is PASS but {span(as_of - recorded.as_of)} old, older than "
-            f"{format_duration(max_age)}: re-run success",
+            detail=f"{which}, is PASS but {format_duration(as_of - recorded.as_of)} old, older "
+            f"than {format_duration(max_age)}: re-run success",
         )
     if phase_started is not None and recorded.as_of < phase_started:
         return Check(
@@ -376,11 +327,9 @@ def assess_legacy_silent(legacy: LegacyActivity, window: Window) -> Check:
 
 def task_markdown(metrics: CleanupMetrics, params: CleanupParams, env: str) -> str:
     """The runbook's post-rollout cleanup as a task to file, with the figures behind it."""
-    from ..telemetry.planner import span
-
     clock, success, v3 = metrics.clock, metrics.success, metrics.v3
-    on_for = span(metrics.as_of - clock.started) if clock and clock.started else "unknown"
-    since = utc(clock.started) if clock and clock.started else "unknown"
+    on_for = format_duration(metrics.as_of - clock.started) if clock.started else "unknown"
+    since = utc(clock.started) if clock.started else "unknown"
     success_line = (
         f"the latest `success` verdict, as of {utc(success.as_of)}, is **{success.status}**"
         + (f": {success.success_rate}" if success.success_rate else "")
@@ -398,7 +347,7 @@ def task_markdown(metrics: CleanupMetrics, params: CleanupParams, env: str) -> s
             "## Why now",
             "",
             f"- V3 full mode on for **{on_for}**, since {since} (from the "
-            f"{clock.source if clock else 'unknown source'}); the cleanup needs "
+            f"{clock.source or 'unknown source'}); the cleanup needs "
             f"{format_duration(params.soak)}.",
             f"- Success criteria met: {success_line}.",
             f"- Legacy planner silent: **{metrics.legacy.legacy_events}** `auto_assign.started` "

@@ -4,7 +4,7 @@ The runbook: "Continue monitoring every 6-12 hours. Run full observability query
 Save results to artifacts folder." Its observability-queries.sql is not available, so
 the suite is reconstructed in the runbook's own style under queries/runbook/ (each file
 says so, and what its numbers do and do not mean), shown beside the tool's outcome-based
-metrics and 48h trends. The verdict is stability.py's, on production: the same checks
+metrics and 48h trends. The verdict is rules/stability.py's, on production: the same checks
 and thresholds as `prerequisites`.
 """
 
@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..config.flags import plan_commands
-from ..config.params import Duration, StabilityParams
+from ..config.params import Duration
 from ..core.verdict import Check, Status
+from ..rules.stability import StabilityParams
+from ..rules.stability import evaluate as evaluate_stability
 from .base import Assessment, GateSpec
 
 if TYPE_CHECKING:
@@ -141,14 +143,12 @@ def collect(ctx) -> FullExtendedMetrics:
     from ..telemetry.stability import collect as collect_stability
 
     stability, frames = collect_stability(
-        ctx.connection, ctx.taxonomy, ctx.window, ctx.params, ctx.ledger(), SPEC.env
+        ctx.connection, ctx.taxonomy, ctx.window, ctx.params, ctx.ledger()
     )
     return FullExtendedMetrics(stability, frames)
 
 
 def evaluate(metrics: FullExtendedMetrics, params: FullExtendedParams) -> list[Check]:
-    from ..telemetry.stability import evaluate as evaluate_stability
-
     return evaluate_stability(metrics.stability, params)
 
 

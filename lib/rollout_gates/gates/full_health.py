@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 from ..config.flags import plan_commands
 from ..config.params import Duration, GateParams, Rate
 from ..core.stats import Proportion
+from ..core.timefmt import format_duration
 from ..core.verdict import Check, Status
-from ..rules.rates import Sample, about, assess_red_flag, manual_review_rule, success_rule
+from ..rules.rates import Sample, assess_red_flag, manual_review_rule, success_rule
 from .base import Assessment, GateSpec
 
 if TYPE_CHECKING:
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 
     from ..rules.signals import Traffic
     from ..telemetry.arrivals import Arrivals, Silence
-    from ..telemetry.checklist import PhaseStart
     from ..telemetry.metrics import FlagDisagreement, OutcomeSummary, Window
+    from ..telemetry.phase import PhaseClock
     from ..telemetry.quality import TelemetryQuality
 
 
@@ -58,7 +59,7 @@ class FullHealthMetrics:
 
     window: Window
     outcomes: OutcomeSummary  # the last hour
-    phase: PhaseStart
+    phase: PhaseClock
     full_mode: tuple[Window, OutcomeSummary] | None  # full mode so far, when longer than that
     error_buckets: list[int]
     circuit_opens_max_per_hour: int
@@ -75,7 +76,6 @@ def collect(ctx) -> FullHealthMetrics:
     """Run the gate's queries; with a flag ledger, telemetry is also checked against it."""
     from ..config.ledger import v3_off_intervals
     from ..telemetry.arrivals import fetch_arrivals
-    from ..telemetry.checklist import full_mode_start
     from ..telemetry.metrics import (
         Window,
         fetch_active_starts_while_off,
@@ -86,7 +86,7 @@ def collect(ctx) -> FullHealthMetrics:
         fetch_traffic,
         summarize_outcomes,
     )
-    from ..telemetry.phase import fetch_active_stretch
+    from ..telemetry.phase import clock_from_stretch, fetch_active_stretch, resolve_phase_clock
     from ..telemetry.quality import fetch_telemetry_quality
 
     connection, taxonomy, window, params = ctx.connection, ctx.taxonomy, ctx.window, ctx.params
@@ -98,7 +98,7 @@ def collect(ctx) -> FullHealthMetrics:
     stretch = fetch_active_stretch(
         connection, taxonomy, Window.ending(window.end, params.intensive_period)
     )
-    phase = full_mode_start(changes, stretch, window.end)
+    phase = resolve_phase_clock(list(changes), window.end, lambda: clock_from_stretch(stretch))
     widest = full_mode_window(window, phase, params.intensive_period) or window
     # One query for both windows: buckets as long as the window, aligned to the as-of, so the
     # last bucket is the last hour (a booking's latest outcome there is the same either way).
@@ -129,11 +129,11 @@ def collect(ctx) -> FullHealthMetrics:
     )
 
 
-def full_mode_window(window: Window, phase: PhaseStart, intensive: timedelta) -> Window | None:
+def full_mode_window(window: Window, phase: PhaseClock, intensive: timedelta) -> Window | None:
     """Full mode so far, at most the intensive period, when it reaches back before the window."""
     from ..telemetry.metrics import Window
 
-    if not phase.on or phase.started is None:
+    if phase.phase != "full" or phase.started is None:
         return None
     start = max(phase.started, window.end - intensive)
     return Window(start, window.end) if start < window.start else None
@@ -164,8 +164,8 @@ def sample_of(proportion: Proportion, window: Window, label: str) -> Sample:
     return Sample(proportion, label, length / timedelta(hours=1), window.end)
 
 
-def full_mode_label(window: Window, phase: PhaseStart) -> str:
-    length = about(window.end - window.start)
+def full_mode_label(window: Window, phase: PhaseClock) -> str:
+    length = format_duration(window.end - window.start, rough=True)
     if phase.at_least or (phase.started is not None and phase.started < window.start):
         return f"the last {length} of full mode (its intensive period)"
     return f"full mode so far ({length})"

@@ -25,8 +25,11 @@ from typing import TYPE_CHECKING
 from ..config.flags import plan_commands
 from ..config.params import Attestations, Duration, GateParams
 from ..core.errors import RolloutGatesError
+from ..core.timefmt import format_duration
 from ..core.verdict import Check, GateResult, Status
-from ..rules.runbook import RunbookChecklist
+from ..rules.checklist import RunbookChecklist
+from ..rules.recorded import assess_recorded_verdict
+from ..rules.signals import assess_attestations
 from ..run.evidence import latest_verdict, recorded_verdicts
 from .base import Assessment, GateSpec
 
@@ -114,9 +117,6 @@ def collect(ctx) -> PreflightMetrics:
 
 def evaluate(metrics: PreflightMetrics, params: PreflightParams) -> list[Check]:
     """The checklist, each item a check; pure."""
-    from ..rules.signals import assess_attestations
-    from ..telemetry.checklist import assess_recorded_verdict
-
     checks = []
     for check_id, env, gate, item in RECORDED:
         verdict = metrics.verdicts.get(check_id)
@@ -152,8 +152,6 @@ def verdict_history(root: Path, as_of: datetime, limit: int = 5) -> pd.DataFrame
     """The last recorded verdicts of the prerequisite gates, newest first, for display."""
     import pandas as pd
 
-    from ..telemetry.checklist import describe_age
-
     rows = []
     for _check_id, env, gate, _item in RECORDED:
         try:
@@ -170,7 +168,7 @@ def verdict_history(root: Path, as_of: datetime, limit: int = 5) -> pd.DataFrame
                     "env": env,
                     "status": str(result.status),
                     "as_of": result.as_of,
-                    "age": describe_age(age) if age >= timedelta(0) else "after the as-of",
+                    "age": format_duration(age) if age >= timedelta(0) else "after the as-of",
                     "simulated": result.simulated,
                     "run_dir": result.run_dir,
                 }

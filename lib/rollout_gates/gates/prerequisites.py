@@ -1,7 +1,7 @@
 """prerequisites: staging stable for 48+ hours before the production rollout starts.
 
 Runbook, "Prerequisites": success rate >= 97% for 48 hours, manual review rate < 1%,
-no sustained errors or circuit breaker trips. The checks are stability.py's, on staging.
+no sustained errors or circuit breaker trips. The checks are rules/stability.py's, on staging.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..config.flags import plan_commands
-from ..config.params import StabilityParams
 from ..core.verdict import Check, Status
-from ..rules.runbook import RunbookChecklist
+from ..rules.checklist import RunbookChecklist
+from ..rules.stability import StabilityParams
+from ..rules.stability import evaluate as evaluate_stability
 from .base import Assessment, GateSpec
 
 if TYPE_CHECKING:
@@ -57,14 +58,12 @@ def collect(ctx) -> PrerequisitesMetrics:
     from ..telemetry.stability import collect as collect_stability
 
     stability, frames = collect_stability(
-        ctx.connection, ctx.taxonomy, ctx.window, ctx.params, ctx.ledger(), ctx.env
+        ctx.connection, ctx.taxonomy, ctx.window, ctx.params, ctx.ledger()
     )
     return PrerequisitesMetrics(stability, frames)
 
 
 def evaluate(metrics: PrerequisitesMetrics, params: PrerequisitesParams) -> list[Check]:
-    from ..telemetry.stability import evaluate as evaluate_stability
-
     return evaluate_stability(metrics.stability, params)
 
 

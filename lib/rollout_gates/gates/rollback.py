@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import BeforeValidator
 
 from ..config.flags import plan_commands
-from ..config.ledger import V3, FlagChange
+from ..config.ledger import V3, FlagChange, last_rollback
 from ..config.params import Duration, GateParams
 from ..core.timefmt import format_duration, iso, utc
 from ..core.verdict import Check, Status
@@ -139,7 +139,7 @@ class RollbackMetrics:
 
 def rollback_time(params: RollbackParams, changes: list[FlagChange], as_of: datetime):
     """The parameter if given, else the ledger's last V3 true -> false at or before as-of."""
-    from ..telemetry.planner import LEDGER, last_rollback
+    from ..telemetry.phase import LEDGER
 
     if params.rollback_at is not None:
         return RollbackTime(
@@ -396,7 +396,7 @@ def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
     from ..rules.signals import FALLBACK
     from ..telemetry.arrivals import Arrivals, judge_silence
     from ..telemetry.metrics import Window
-    from ..telemetry.planner import LegacyActivity, length, span
+    from ..telemetry.planner import LegacyActivity
 
     legacy = metrics.legacy_after or LegacyActivity()
     rollback_at, ready = metrics.rollback.at, metrics.drained_at
@@ -412,7 +412,7 @@ def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
     }
     if legacy.legacy_events:
         first = legacy.first_legacy_at
-        delay = f" ({span(first - rollback_at)} after the rollback)" if first else ""
+        delay = f" ({format_duration(first - rollback_at)} after the rollback)" if first else ""
         return Check(
             **common,
             status=Status.PASS,
@@ -424,8 +424,8 @@ def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
         return Check(
             **common,
             status=Status.INCONCLUSIVE,
-            detail=f"no legacy planner event yet, {span(metrics.as_of - rollback_at)} after the "
-            f"rollback; re-run at or after {utc(ready)} (--as-of {iso(ready)})",
+            detail=f"no legacy planner event yet, {format_duration(metrics.as_of - rollback_at)} "
+            f"after the rollback; re-run at or after {utc(ready)} (--as-of {iso(ready)})",
         )
     if arrived:
         return Check(
@@ -438,9 +438,9 @@ def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
     silence = judge_silence(before.count, before.span, rollback_at, metrics.as_of, confidence)
     quiet = (
         f"no legacy planner event and no {what.replace('bookings', 'booking', 1)} in the "
-        f"{span(silence.silent)} since the rollback at {utc(rollback_at)}"
+        f"{format_duration(silence.silent)} since the rollback at {utc(rollback_at)}"
     )
-    rate = f"{before.count} {before.what} in the {length(before.span)} before it"
+    rate = f"{before.count} {before.what} in the {format_duration(before.span)} before it"
     if silence.improbable:
         return Check(
             **common,

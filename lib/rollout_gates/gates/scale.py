@@ -27,14 +27,22 @@ from pydantic import Field
 
 from ..config.params import Duration, GateParams, Rate
 from ..core.verdict import Check, Status
+from ..rules.parallel import (
+    ParallelSetting,
+    assess_change_spacing,
+    assess_max_parallel,
+    current_max_parallel,
+    raise_commands,
+)
 from ..rules.rates import Sample, assess_criterion, success_rule
+from ..rules.soak import assess_soak
 from .base import Assessment, GateSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..telemetry.checklist import ParallelSetting, PhaseStart
     from ..telemetry.metrics import OutcomeSummary
+    from ..telemetry.phase import PhaseClock
 
 # The notebook's trend of the success rate (the verdict judges the whole window).
 TREND_BUCKET = timedelta(hours=1)
@@ -62,16 +70,15 @@ SPEC = GateSpec(
 class ScaleMetrics:
     as_of: datetime
     setting: ParallelSetting
-    phase: PhaseStart
+    phase: PhaseClock
     outcomes: OutcomeSummary
     frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
 
 def collect(ctx) -> ScaleMetrics:
     """Run the gate's queries; the flag ledger gives MAX_PARALLEL and full mode's start."""
-    from ..telemetry.checklist import current_max_parallel, full_mode_start
     from ..telemetry.metrics import Window, fetch_outcomes, rates_by_bucket, summarize_outcomes
-    from ..telemetry.phase import fetch_active_stretch
+    from ..telemetry.phase import clock_from_stretch, fetch_active_stretch, resolve_phase_clock
     from ..telemetry.stability import lookback_of
 
     connection, taxonomy, window, params = ctx.connection, ctx.taxonomy, ctx.window, ctx.params
@@ -89,7 +96,7 @@ def collect(ctx) -> ScaleMetrics:
     return ScaleMetrics(
         as_of=as_of,
         setting=current_max_parallel(params.max_parallel, changes, as_of),
-        phase=full_mode_start(changes, stretch, as_of),
+        phase=resolve_phase_clock(changes, as_of, lambda: clock_from_stretch(stretch)),
         outcomes=summarize_outcomes(outcomes),
         frames={"outcomes": outcomes, "rates": rates, "stretch": stretch},
     )
@@ -97,7 +104,6 @@ def collect(ctx) -> ScaleMetrics:
 
 def evaluate(metrics: ScaleMetrics, params: ScaleParams) -> list[Check]:
     """The runbook's conditions for one more step of concurrency; pure."""
-    from ..telemetry.checklist import assess_change_spacing, assess_max_parallel, assess_soak
 
     as_of = metrics.as_of
     return [
@@ -113,7 +119,6 @@ def evaluate(metrics: ScaleMetrics, params: ScaleParams) -> list[Check]:
 
 def advice(result: Assessment) -> list[str]:
     """On PASS the commands for the next value; otherwise why not, as comments."""
-    from ..telemetry.checklist import raise_commands
 
     status, setting, params = result.status, result.metrics.setting, result.params
     if status is Status.PASS and setting.value is not None:

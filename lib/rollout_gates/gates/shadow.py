@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING
 
 from ..config.flags import plan_commands
 from ..config.params import Duration, GateParams
-from ..core.timefmt import utc
+from ..core.timefmt import format_duration, utc
 from ..core.verdict import Check, Status
+from ..rules.soak import assess_soak
 from .base import Assessment, GateSpec
 
 if TYPE_CHECKING:
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 
     from ..telemetry.arrivals import Arrivals
     from ..telemetry.metrics import Window
-    from ..telemetry.planner import LegacyActivity, PhaseClock, V3Events
+    from ..telemetry.phase import PhaseClock
+    from ..telemetry.planner import LegacyActivity, V3Events
 
 
 class ShadowParams(GateParams):
@@ -69,11 +71,11 @@ def collect(ctx) -> ShadowMetrics:
     """Run the gate's queries, with the flag ledger for the soak's start."""
     from ..telemetry.arrivals import fetch_arrivals
     from ..telemetry.metrics import Window
+    from ..telemetry.phase import clock_from_ledger
     from ..telemetry.planner import (
         fetch_legacy_activity,
         fetch_legacy_events,
         fetch_v3_events,
-        ledger_clock,
     )
 
     connection, taxonomy, window, params = ctx.connection, ctx.taxonomy, ctx.window, ctx.params
@@ -92,7 +94,7 @@ def collect(ctx) -> ShadowMetrics:
         window=window,
         v3=v3,
         legacy=legacy,
-        clock=ledger_clock(ctx.ledger(), window.end),
+        clock=clock_from_ledger(ctx.ledger(), window.end),
         arrivals_before=before,
         frames={"v3_events": v3_table, "legacy_events": events},
     )
@@ -104,11 +106,9 @@ def evaluate(metrics: ShadowMetrics, params: ShadowParams) -> list[Check]:
         assess_legacy_baseline,
         assess_legacy_routing,
         assess_no_v3_events,
-        assess_soak,
-        length,
     )
 
-    window = length(params.window)
+    window = format_duration(params.window)
     return [
         assess_no_v3_events(
             "coordinator_events",
@@ -121,11 +121,10 @@ def evaluate(metrics: ShadowMetrics, params: ShadowParams) -> list[Check]:
         ),
         assess_legacy_routing(metrics.legacy, metrics.arrivals_before, params.confidence),
         assess_soak(
-            "soak",
-            "shadow",
             metrics.clock,
-            params.soak,
             metrics.as_of,
+            params.soak,
+            phase="shadow",
             unknown=no_ledger_detail(metrics, SPEC.env),
         ),
         assess_legacy_baseline(metrics.legacy, params.red_flag_min_decided),
@@ -134,12 +133,10 @@ def evaluate(metrics: ShadowMetrics, params: ShadowParams) -> list[Check]:
 
 def no_ledger_detail(metrics: ShadowMetrics, env: str) -> str:
     """Why the soak cannot be judged without a ledger, and what telemetry does show."""
-    from ..telemetry.planner import length
-
     if metrics.v3.events:
         stretch = f"telemetry's last V3 event was at {utc(metrics.v3.last_at)}"
     else:
-        window = length(metrics.window.end - metrics.window.start)
+        window = format_duration(metrics.window.end - metrics.window.start)
         stretch = f"telemetry has no V3 event in the last {window}"
     return (
         "no flag ledger entry for FEATURE_ASSIGNMENT_PIPELINE_V3 or _SHADOW: the shadow flag "

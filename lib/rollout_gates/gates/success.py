@@ -29,6 +29,7 @@ from ..config.params import Attestations, Duration, GateParams, Rate
 from ..core.stats import Proportion, percent
 from ..core.timefmt import format_duration
 from ..core.verdict import Check, Status
+from ..rules.checklist import RunbookChecklist
 from ..rules.rates import (
     Sample,
     assess_criterion,
@@ -36,14 +37,15 @@ from ..rules.rates import (
     manual_review_rule,
     success_rule,
 )
-from ..rules.runbook import RunbookChecklist
+from ..rules.signals import assess_attestations, assess_no_circuit_opens, assess_sustained_errors
+from ..rules.soak import assess_soak
 from .base import Assessment, GateSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..telemetry.checklist import PhaseStart
     from ..telemetry.metrics import OutcomeSummary, Window
+    from ..telemetry.phase import PhaseClock
     from ..telemetry.transitions import StuckBookings, TransitionCount
 
 ATTESTATIONS = {
@@ -95,7 +97,7 @@ SPEC = GateSpec(
 @dataclass(frozen=True)
 class SuccessMetrics:
     as_of: datetime
-    phase: PhaseStart
+    phase: PhaseClock
     outcomes: OutcomeSummary
     buckets: list[tuple[datetime, Proportion]]  # success per trend bucket
     error_buckets: list[int]
@@ -124,7 +126,6 @@ def success_by_bucket(
 
 def collect(ctx) -> SuccessMetrics:
     """Run the gate's queries; the flag ledger dates full mode (else telemetry)."""
-    from ..telemetry.checklist import full_mode_start
     from ..telemetry.metrics import (
         Window,
         fetch_event_buckets,
@@ -133,7 +134,7 @@ def collect(ctx) -> SuccessMetrics:
         fetch_outcomes,
         summarize_outcomes,
     )
-    from ..telemetry.phase import fetch_active_stretch
+    from ..telemetry.phase import clock_from_stretch, fetch_active_stretch, resolve_phase_clock
     from ..telemetry.stability import lookback_of
     from ..telemetry.transitions import fetch_stuck_bookings, fetch_transition_counts
 
@@ -153,7 +154,7 @@ def collect(ctx) -> SuccessMetrics:
     }
     return SuccessMetrics(
         as_of=as_of,
-        phase=full_mode_start(ctx.ledger(), stretch, as_of),
+        phase=resolve_phase_clock(ctx.ledger(), as_of, lambda: clock_from_stretch(stretch)),
         outcomes=summarize_outcomes(outcomes),
         buckets=success_by_bucket(outcomes, window, params.trend_bucket),
         error_buckets=errors["events"].tolist(),
@@ -172,12 +173,6 @@ def collect(ctx) -> SuccessMetrics:
 
 def evaluate(metrics: SuccessMetrics, params: SuccessParams) -> list[Check]:
     """The runbook's success criteria, each a check; pure."""
-    from ..rules.signals import (
-        assess_attestations,
-        assess_no_circuit_opens,
-        assess_sustained_errors,
-    )
-    from ..telemetry.checklist import assess_soak
     from ..telemetry.transitions import assess_stuck, assess_transitions
 
     as_of = metrics.as_of

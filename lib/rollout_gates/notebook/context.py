@@ -151,18 +151,20 @@ class GateContext:
 
     def phase_fields(self) -> dict:
         """The rollout phase at the as-of (ledger, else telemetry) and whether it is the gate's."""
-        from ..telemetry.checklist import full_mode_from_telemetry
-        from ..telemetry.phase import fetch_active_stretch
-        from ..telemetry.planner import in_checkpoint_phase, ledger_clock, rollout_clock
+        from ..telemetry.phase import (
+            clock_from_stretch,
+            fetch_active_stretch,
+            in_checkpoint_phase,
+            resolve_phase_clock,
+        )
 
-        changes = self.ledger()
-        telemetry = None
-        if ledger_clock(changes, self.as_of) is None:
+        def from_telemetry():
             lookback = Window.ending(self.as_of, PHASE_LOOKBACK)
             stretch = fetch_active_stretch(self.connection, self.taxonomy, lookback)
             self.connection.rollback()
-            telemetry = full_mode_from_telemetry(stretch)
-        clock = rollout_clock(changes, self.as_of, telemetry)
+            return clock_from_stretch(stretch)
+
+        clock = resolve_phase_clock(self.ledger(), self.as_of, from_telemetry)
         return {
             "phase": clock.phase,
             "phase_since": clock.started,

@@ -83,7 +83,7 @@ def runbook_checklist(result: GateResult, heading: str = "**Runbook, {section}:*
     """The runbook items the gate decides, ticked from its checks; empty if it declares none."""
     from ..core.errors import UsageError
     from ..gates import gate_checklist
-    from ..telemetry.checklist import checklist_markdown
+    from .checklist import checklist_markdown
 
     try:
         checklist = gate_checklist(result.gate)

@@ -13,7 +13,7 @@ import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ..config.ledger import read_ledger
+from ..config.ledger import last_rollback, read_ledger
 from ..core import layout
 from ..core.errors import UsageError
 from ..core.secrets import WEBHOOK_ENV, redact_text, secrets_of
@@ -21,7 +21,6 @@ from ..core.verdict import BEHIND_LISTED, BEHIND_TABLE, GateResult, Status
 from ..gates import gate_ids, gate_spec
 from ..present.display import ICONS, format_value
 from ..run.evidence import recorded_verdicts
-from ..telemetry.planner import last_rollback
 
 # What a cited run contributes to the bundle (no notebook: its code is not evidence).
 CITED = ("{gate}.html", layout.VERDICT, layout.TABLES, layout.FIGURES)

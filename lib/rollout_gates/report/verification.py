@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ..config.ledger import MAX_PARALLEL, FlagChange, phase_at, read_ledger
+from ..config.ledger import MAX_PARALLEL, FlagChange, last_rollback, phase_at, read_ledger
 from ..core import layout
+from ..core.timefmt import format_duration
 from ..core.verdict import GateResult, Status
 from ..gates import CHECKPOINT_PHASE, gate_checklist, gate_ids, gate_spec
+from ..present.checklist import checklist_markdown
 from ..present.display import ICONS, format_value, status_badge
 from ..run.evidence import recorded_verdicts
-from ..telemetry.checklist import checklist_markdown
-from ..telemetry.planner import PhaseClock, in_checkpoint_phase, last_rollback, rollout_clock
+from ..telemetry.phase import UNKNOWN_PHASE, PhaseClock, clock_from_ledger, in_checkpoint_phase
 
 KEY_CHECKS = ("success_rate", "manual_review_rate", "sustained_errors", "circuit_opens")
 
@@ -192,9 +193,8 @@ def gates_of(env: str) -> list[tuple[str, str]]:
 def timeline_table(rows: list[PhaseRow]) -> str:
     lines = ["| phase | start (UTC) | end (UTC) | duration |", "|---|---|---|---|"]
     for row in rows:
-        lines.append(
-            f"| {row.phase} | {when(row.start)} | {when(row.end)} | {duration(row.duration)} |"
-        )
+        length = "" if row.duration is None else format_duration(row.duration)
+        lines.append(f"| {row.phase} | {when(row.start)} | {when(row.end)} | {length} |")
     if len(lines) == 2:
         lines.append("| (no flag ledger and no verdicts yet) | | | |")
     return "\n".join(lines)
@@ -224,7 +224,7 @@ def with_phase(run: GateResult, changes: list[FlagChange]) -> GateResult:
     """The run with its rollout phase: as recorded, else from the ledger at its as-of."""
     if run.phase is not None or run.as_of is None:
         return run
-    clock = rollout_clock(changes, run.as_of)
+    clock = clock_from_ledger(changes, run.as_of) or UNKNOWN_PHASE
     return run.model_copy(
         update={
             "phase": clock.phase,
@@ -292,7 +292,7 @@ def standing_line(verdicts: dict[str, list[GateResult]], changes: list[FlagChang
             "prerequisites (`rollout-gates run prerequisites --env staging`)."
         )
     now = max(moments)
-    clock = rollout_clock(changes, now)
+    clock = clock_from_ledger(changes, now) or UNKNOWN_PHASE
     if clock.phase is None:
         own = [r for gate, e in gates_of(env) if e == env for r in verdicts.get(gate, [])]
         latest = max(own, key=lambda r: r.as_of, default=None) if own else None
@@ -415,14 +415,6 @@ def history_tables(verdicts: dict[str, list[GateResult]], link) -> str:
 
 def when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
-
-
-def duration(span: timedelta | None) -> str:
-    if span is None:
-        return ""
-    hours, minutes = divmod(int(span.total_seconds()) // 60, 60)
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h {minutes:02d}m" if days else f"{hours}h {minutes:02d}m"
 
 
 def write_report(root: Path, env: str, output: Path | None = None, fmt: str = "md") -> Path:

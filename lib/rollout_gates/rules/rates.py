@@ -26,7 +26,7 @@ from ..core.stats import (
     percent,
     time_for,
 )
-from ..core.timefmt import format_duration
+from ..core.timefmt import format_duration, utc
 from ..core.verdict import Behind, Check, RateEvidence, Status
 
 
@@ -92,7 +92,9 @@ class Sample:
     @classmethod
     def ending(cls, proportion: Proportion, as_of: datetime, length: timedelta) -> "Sample":
         """The rate over the `length` before the as-of, called by its length ("48h")."""
-        return cls(proportion, about(length), length / timedelta(hours=1), as_of)
+        return cls(
+            proportion, format_duration(length, rough=True), length / timedelta(hours=1), as_of
+        )
 
     @property
     def per_hour(self) -> float:
@@ -105,22 +107,15 @@ class Sample:
         )
 
 
-def about(duration: timedelta) -> str:
-    """A rough duration as the runbook counts time: 10m, 8h, 48h; whole days from 3 days."""
-    for unit, size, below in (("m", 60, 3600), ("h", 3600, 3 * 86400), ("d", 86400, None)):
-        if below is None or duration.total_seconds() < below - size / 2:
-            return f"{max(1, round(duration.total_seconds() / size))}{unit}"
-
-
 def volume_note(extra: int, sample: Sample) -> tuple[str, datetime | None]:
-    """'about 8h at 1.1 decided/h, around 2026-11-30 03:00 UTC' for `extra` more bookings."""
+    """'about 8h at 1.1 decided/h, around 2026-11-30 03:00:00 UTC' for `extra` more bookings."""
     wait = time_for(extra, sample.per_hour)
     if wait is None:
         return "no decided bookings arrive at the current volume", None
     when = sample.as_of + wait
     text = (
-        f"about {about(wait)} at {sample.per_hour:.1f} decided/h, around "
-        f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        f"about {format_duration(wait, rough=True)} at {sample.per_hour:.1f} decided/h, "
+        f"around {utc(when)}"
     )
     return text, when
 

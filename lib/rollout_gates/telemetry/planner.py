@@ -1,4 +1,4 @@
-"""The legacy planner and the phase clock: what the shadow, rollback and cleanup gates share.
+"""The legacy planner: what the shadow, rollback and cleanup gates share.
 
 Legacy activity (spec/telemetry.md) is `auto_assign.started` and any event of the inline
 path (source `bookings.inline_auto_assign`), except the mirror events the job writes for
@@ -19,45 +19,12 @@ from datetime import datetime, timedelta
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from ..config.ledger import SHADOW, V3, FlagChange, phase_at, phase_started
 from ..core.stats import Proportion
 from ..core.timefmt import as_utc, format_duration, utc
 from ..core.verdict import Check, Status
 from ..rules.signals import FALLBACK
 from .arrivals import Arrivals, arrival_binds, judge_silence
 from .metrics import Window, bucket_starts, fetch_frame
-
-TELEMETRY = "telemetry"
-LEDGER = "flag ledger"
-
-
-# --- formatting --------------------------------------------------------------------------------
-
-
-def span(duration: timedelta) -> str:
-    """A length as a short string: 30h, 6h 5m, 45m, 37s, 7d 23h (never a bare float).
-
-    Hours up to two days, as the runbook counts them ("24 hours", "48+ hours"); days beyond.
-    """
-    seconds = max(int(duration.total_seconds()), 0)
-    days, rest = divmod(seconds, 86400)
-    if seconds < 2 * 86400:
-        days, rest = 0, seconds
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    parts = [f"{days}d"] if days else []
-    if hours:
-        parts.append(f"{hours}h")
-    if minutes:
-        parts.append(f"{minutes}m")
-    return " ".join(parts) or f"{rest % 60}s"
-
-
-def length(duration: timedelta) -> str:
-    """A window or threshold as written in params: 24h, 48h, 30m, 7d."""
-    if duration <= timedelta(days=2) and duration % timedelta(hours=1) == timedelta(0):
-        return f"{duration // timedelta(hours=1)}h"
-    return format_duration(duration)
 
 
 def _moment(value) -> datetime | None:
@@ -314,135 +281,6 @@ def _utc_columns(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return frame
 
 
-# --- the phase clock -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PhaseClock:
-    """Which phase is in force at the as-of, since when, and how we know."""
-
-    phase: str | None  # full, shadow, legacy; None when unknown
-    started: datetime | None
-    source: str | None  # LEDGER, TELEMETRY or None
-    note: str = ""
-
-    def describe(self) -> str:
-        where = f"from the {self.source}" if self.source else "source unknown"
-        since = f" since {utc(self.started)}" if self.started else ""
-        return f"{self.phase or 'unknown'} mode{since} ({where})"
-
-
-def ledger_clock(changes: list[FlagChange], as_of: datetime) -> PhaseClock | None:
-    """The phase at `as_of` from the flag ledger; None when it never set V3 or SHADOW by then.
-
-    Entries after `as_of` are ignored, so a re-run for a post-mortem sees the same clock. A
-    ledger that only records MAX_PARALLEL says nothing about the phase: telemetry decides.
-    """
-    relevant = [c for c in changes if c.variable in (V3, SHADOW) and c.at <= as_of]
-    if not relevant:
-        return None
-    return PhaseClock(
-        phase=phase_at(changes, as_of), started=phase_started(changes, as_of), source=LEDGER
-    )
-
-
-def rollout_clock(changes: list[FlagChange], as_of: datetime, telemetry=None) -> PhaseClock:
-    """The rollout phase at `as_of`: the flag ledger, else telemetry (a checklist.PhaseStart).
-
-    Legacy after V3 was switched off (true -> false) reads as `rollback`. Telemetry cannot
-    tell shadow from legacy (shadow writes no coordinator event): V3 off is `legacy` there.
-    """
-    clock = ledger_clock(changes, as_of)
-    if clock is None:
-        if telemetry is None or telemetry.on is None:
-            return PhaseClock(phase=None, started=None, source=None)
-        phase = "full" if telemetry.on else "legacy"
-        return PhaseClock(phase=phase, started=telemetry.started, source=TELEMETRY)
-    if clock.phase == "legacy":
-        rollback = last_rollback(changes, as_of)
-        if rollback is not None:
-            return PhaseClock(phase="rollback", started=rollback.at, source=LEDGER)
-    return clock
-
-
-def in_checkpoint_phase(gate: str, clock: PhaseClock) -> bool | None:
-    """Whether the clock's phase is the one `gate` checks; None when that cannot be told."""
-    from ..gates import CHECKPOINT_PHASE
-
-    wanted = CHECKPOINT_PHASE.get(gate)
-    if wanted is None or clock.phase is None:
-        return None
-    if clock.source == TELEMETRY and clock.phase == "legacy" and wanted in ("shadow", "rollback"):
-        return None  # telemetry shows V3 off, not whether shadow or a rollback is on
-    return clock.phase == wanted
-
-
-def last_rollback(changes: list[FlagChange], as_of: datetime) -> FlagChange | None:
-    """The last change of FEATURE_ASSIGNMENT_PIPELINE_V3 from true to false at or before as-of."""
-    found, previous = None, None
-    for change in changes:
-        if change.at > as_of:
-            break
-        if change.variable != V3:
-            continue
-        before = change.old if change.old is not None else previous
-        if before == "true" and change.new == "false":
-            found = change
-        previous = change.new
-    return found
-
-
-def assess_soak(
-    check_id: str,
-    phase: str,
-    clock: PhaseClock | None,
-    soak: timedelta,
-    as_of: datetime,
-    *,
-    unknown: str,
-    wrong_phase: Status = Status.INCONCLUSIVE,
-) -> Check:
-    """`phase` on for at least `soak`: INCONCLUSIVE with the UTC time it can pass until then.
-
-    `unknown` is the detail when neither the ledger nor telemetry dates the phase;
-    `wrong_phase` the status when the clock says another phase is in force.
-    """
-    common = {
-        "id": check_id,
-        "rule": f"{phase} mode on for at least {length(soak)}",
-        "threshold": length(soak),
-    }
-    if clock is None or clock.phase is None:
-        return Check(**common, status=Status.INCONCLUSIVE, detail=unknown)
-    source = f"phase start from the {clock.source}"
-    note = f"; {clock.note}" if clock.note else ""
-    if clock.phase != phase:
-        since = f" since {utc(clock.started)}" if clock.started else ""
-        return Check(
-            **common,
-            status=wrong_phase,
-            observed=clock.phase,
-            detail=f"the {clock.source} says {clock.phase} mode{since}, not {phase} mode{note}",
-        )
-    if clock.started is None:
-        return Check(**common, status=Status.INCONCLUSIVE, detail=unknown)
-    elapsed = as_utc(as_of) - clock.started
-    common["observed"] = span(elapsed)
-    if elapsed >= soak:
-        return Check(
-            **common,
-            status=Status.PASS,
-            detail=f"{phase} mode on for {span(elapsed)} since {utc(clock.started)} "
-            f"({source}){note}",
-        )
-    return Check(
-        **common,
-        status=Status.INCONCLUSIVE,
-        detail=f"{phase} mode on for {span(elapsed)} since {utc(clock.started)} ({source}): "
-        f"can pass at {utc(clock.started + soak)}{note}",
-    )
-
-
 # --- rules ---------------------------------------------------------------------------------------
 
 
@@ -518,7 +356,7 @@ def assess_legacy_routing(
     fallback = "" if before.recorded else f" ({FALLBACK})"
     quiet = (
         f"no booking activity and no legacy planner event since {utc(start)}, after "
-        f"{before.count} {before.what} in the {length(before.span)} before"
+        f"{before.count} {before.what} in the {format_duration(before.span)} before"
     )
     if silence.improbable:
         return Check(
