@@ -347,7 +347,8 @@ def explain_statements(url: str, statements, measured: Measured) -> None:
 def scan_nodes(node: dict) -> list[str]:
     """How the plan reads observability_events: node types with their index names."""
     found = []
-    if node.get("Relation Name") == "observability_events" or "Index Name" in node:
+    index = node.get("Index Name", "")
+    if node.get("Relation Name") == "observability_events" or index.startswith("observability"):
         found.append(f"{node['Node Type']} {node.get('Index Name', '')}".strip())
     for child in node.get("Plans", []):
         found += scan_nodes(child)
