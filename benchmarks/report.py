@@ -94,9 +94,14 @@ def target_rows(results: dict) -> list[str]:
     return rows
 
 
+def table_order(results: dict) -> list[str]:
+    """The tables measured, by density, each without the doctor's index before with it."""
+    return sorted(results["tables"], key=lambda t: (int(t.split("x")[0]), "+index" in t))
+
+
 def density_rows(results: dict, key: str, unit: str, digits: int) -> list[str]:
     """One row per gate, one column per table measured: the median (min-max) of `key`."""
-    tables = results["tables"]
+    tables = table_order(results)
     rows = [
         "| gate | " + " | ".join(tables) + " |",
         "|---|" + "---|" * len(tables),
@@ -126,8 +131,8 @@ def gate_rows(results: dict) -> list[str]:
 
 
 def query_rows(results: dict) -> list[str]:
-    tables = results["tables"]
-    last = tables[-1]
+    tables = table_order(results)
+    last = max(results["tables"], key=lambda t: (int(t.split("x")[0]), "+index" not in t))
     rows = [
         "| gate | query | " + " | ".join(f"ms at {t}" for t in tables) + " | buffers at "
         f"{last} | how observability_events is read at {last} |",
