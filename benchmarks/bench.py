@@ -36,8 +36,14 @@ import psycopg
 import report
 
 # Every import of rollout_gates is here, so that a move of its modules is one edit.
-from rollout_gates import admin, config, db, doctor, embedded, layout, runner, timefmt
+from rollout_gates.config import params as config
+from rollout_gates.core import layout, timefmt
 from rollout_gates.gates import gate_ids, gate_module
+from rollout_gates.ops import admin, doctor, embedded
+from rollout_gates.run import runner
+from rollout_gates.telemetry import db
+
+RUNBOOK_QUERIES = resources.files("rollout_gates.telemetry").joinpath("queries", "runbook")
 
 SIZES = {"100k": 100_000, "400k": 400_000, "1m": 1_000_000, "10m": 10_000_000}
 FLOOR_ROWS = 100_000  # the start-up comparison's table: today's density, little SQL
@@ -359,8 +365,9 @@ def runbook_file(out: Path) -> Path:
     """queries/runbook/*.sql as one psql script, windows as psql variables."""
     path = out / "runbook.sql"
     if not path.exists():
-        folder = resources.files("rollout_gates").joinpath("queries", "runbook")
-        scripts = [entry.read_text() for entry in folder.iterdir() if entry.name.endswith(".sql")]
+        scripts = [
+            entry.read_text() for entry in RUNBOOK_QUERIES.iterdir() if entry.name.endswith(".sql")
+        ]
         text = "\n".join(scripts)
         path.write_text(re.sub(r"(?<!:):(window_start|window_end)\b", r":'\1'", text))
     return path

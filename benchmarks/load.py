@@ -15,7 +15,9 @@ from pathlib import Path
 
 import psycopg
 
-from rollout_gates import admin
+from rollout_gates.ops import admin
+
+SCHEMA = resources.files("rollout_gates.ops").joinpath("schema.sql")
 
 END = datetime(2026, 11, 28, tzinfo=UTC)
 SPAN = timedelta(days=30)
@@ -59,7 +61,7 @@ def load_table(
         if process.wait() != 0:
             raise RuntimeError(f"generate.sql failed for {database}")
     inserted = time.perf_counter()
-    schema = resources.files("rollout_gates").joinpath("schema.sql").read_text()
+    schema = SCHEMA.read_text()
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("SET maintenance_work_mem = '512MB'")
         connection.execute("ALTER TABLE observability_events ADD PRIMARY KEY (id)")

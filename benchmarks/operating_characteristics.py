@@ -41,15 +41,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rollout_gates import config, ledger, rates, stability, stats, timefmt
-from rollout_gates.arrivals import Arrivals
-from rollout_gates.checklist import current_max_parallel, full_mode_start
+from rollout_gates.config import ledger
+from rollout_gates.config import params as config
+from rollout_gates.core import stats, timefmt
+from rollout_gates.core.verdict import Status, gate_status
 from rollout_gates.gates import full_extended, full_health, prerequisites, scale, success
-from rollout_gates.metrics import FlagDisagreement, OutcomeSummary, Traffic, Window, bucket_starts
-from rollout_gates.phase import ActiveStretch
-from rollout_gates.quality import TelemetryQuality
-from rollout_gates.transitions import StuckBookings, TransitionCount
-from rollout_gates.verdict import Status, gate_status
+from rollout_gates.rules import rates
+from rollout_gates.telemetry import stability
+from rollout_gates.telemetry.arrivals import Arrivals
+from rollout_gates.telemetry.checklist import current_max_parallel, full_mode_start
+from rollout_gates.telemetry.metrics import (
+    FlagDisagreement,
+    OutcomeSummary,
+    Traffic,
+    Window,
+    bucket_starts,
+)
+from rollout_gates.telemetry.phase import ActiveStretch
+from rollout_gates.telemetry.quality import TelemetryQuality
+from rollout_gates.telemetry.transitions import StuckBookings, TransitionCount
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "operating_characteristics.json"

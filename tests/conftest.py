@@ -20,7 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rollout_gates import admin
+from rollout_gates.ops import admin
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +30,7 @@ def pg_server_url() -> Iterator[str]:
     if external:
         yield admin.with_database(external, "postgres")
         return
-    from rollout_gates import embedded
+    from rollout_gates.ops import embedded
 
     # Not under pytest's basetemp: a concurrent pytest run prunes old basetemps, data and all.
     folder = Path(tempfile.mkdtemp(prefix="rollout-gates-test-pg-"))
@@ -47,7 +47,7 @@ def pg_server_url() -> Iterator[str]:
 def server_folder() -> Iterator[Path]:
     """A folder for an embedded server's data, outside pytest's basetemp (a concurrent pytest
     run prunes old basetemps, data and all); its server is stopped and the folder removed after."""
-    from rollout_gates import embedded
+    from rollout_gates.ops import embedded
 
     folder = Path(tempfile.mkdtemp(prefix="rollout-gates-test-server-"))
     yield folder
@@ -159,9 +159,9 @@ def run_gate():
 @pytest.fixture(scope="session")
 def write_ledger(scenario_end):
     """Write a scenario's flag changes as the ledger under an evidence root, as the demo does."""
-    from rollout_gates.layout import ledger_path
-    from rollout_gates.ledger import append_changes
-    from rollout_gates.simulate import flag_changes, load_scenario
+    from rollout_gates.config.ledger import append_changes
+    from rollout_gates.core.layout import ledger_path
+    from rollout_gates.sim.simulate import flag_changes, load_scenario
 
     def write(output_dir: Path, name: str, env: str = "production") -> Path:
         path = ledger_path(output_dir, env)

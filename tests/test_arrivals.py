@@ -18,18 +18,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app_telemetry import H, S, Telemetry
-from rollout_gates import config, db, doctor
-from rollout_gates.arrivals import (
+from rollout_gates.config import params as config
+from rollout_gates.core.verdict import Status, gate_status
+from rollout_gates.gates import rollback, shadow
+from rollout_gates.ops import doctor
+from rollout_gates.telemetry import db
+from rollout_gates.telemetry.arrivals import (
     FALLBACK,
     decidable_after,
     fetch_arrivals,
     judge_silence,
     silence_probability,
 )
-from rollout_gates.gates import rollback, shadow
-from rollout_gates.legacy import fetch_activity_buckets, fetch_legacy_activity
-from rollout_gates.metrics import Window
-from rollout_gates.verdict import Status, gate_status
+from rollout_gates.telemetry.metrics import Window
+from rollout_gates.telemetry.planner import fetch_activity_buckets, fetch_legacy_activity
 
 M = timedelta(minutes=1)
 # The rollback deploy goes live on a whole hour, 4h ago, so that the 3h after it are past and

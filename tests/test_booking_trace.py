@@ -15,9 +15,9 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from rollout_gates import layout
-from rollout_gates.trail import trace_pointer
-from rollout_gates.verdict import GateResult, Status
+from rollout_gates.core import layout
+from rollout_gates.core.verdict import GateResult, Status
+from rollout_gates.telemetry.trail import trace_pointer
 
 REASONS = {
     "retry": "unresolved, a failure",

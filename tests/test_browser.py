@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from rollout_gates import layout
+from rollout_gates.core import layout
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.slow]
 

@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from rollout_gates.checklist import (
+from rollout_gates.config.ledger import MAX_PARALLEL, SHADOW, V3, FlagChange
+from rollout_gates.config.params import load_params, load_taxonomy
+from rollout_gates.core.errors import RolloutGatesError
+from rollout_gates.core.stats import Proportion
+from rollout_gates.core.verdict import Check, GateResult, Status
+from rollout_gates.gates import preflight, scale, success
+from rollout_gates.telemetry.checklist import (
     ParallelSetting,
     PhaseStart,
     RunbookChecklist,
@@ -23,21 +29,15 @@ from rollout_gates.checklist import (
     full_mode_start,
     raise_commands,
 )
-from rollout_gates.config import load_params, load_taxonomy
-from rollout_gates.errors import RolloutGatesError
-from rollout_gates.gates import preflight, scale, success
-from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3, FlagChange
-from rollout_gates.metrics import OutcomeSummary, Window
-from rollout_gates.phase import ActiveStretch
-from rollout_gates.stats import Proportion
-from rollout_gates.transitions import (
+from rollout_gates.telemetry.metrics import OutcomeSummary, Window
+from rollout_gates.telemetry.phase import ActiveStretch
+from rollout_gates.telemetry.transitions import (
     StuckBookings,
     TransitionCount,
     assess_stuck,
     assess_transitions,
     transition_matrix,
 )
-from rollout_gates.verdict import Check, GateResult, Status
 
 AS_OF = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)

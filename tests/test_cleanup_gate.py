@@ -1,7 +1,7 @@
 """cleanup end to end: simulate a rollout, record a success verdict, run the gate via the CLI.
 
 Expectations are derived by hand from the scenario files and the simulator's rules
-(lib/rollout_gates/simulate.py). The window is the 7 days (168h) before --as-of.
+(lib/rollout_gates/sim/simulate.py). The window is the 7 days (168h) before --as-of.
 """
 
 import csv
@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from rollout_gates.evidence import record_verdict
-from rollout_gates.verdict import Check, GateResult, Status
+from rollout_gates.core.verdict import Check, GateResult, Status
+from rollout_gates.run.evidence import record_verdict
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

@@ -2,11 +2,11 @@ import shutil
 
 import pytest
 
-from rollout_gates import layout
-from rollout_gates.config import Attestations, load_params, parse_overrides
-from rollout_gates.errors import UsageError
+from rollout_gates.config.params import Attestations, load_params, parse_overrides
+from rollout_gates.core import layout
+from rollout_gates.core.errors import UsageError
+from rollout_gates.core.timefmt import parse_duration
 from rollout_gates.gates.full_health import FullHealthParams
-from rollout_gates.timefmt import parse_duration
 
 
 def full_health(env="production", **overrides):
@@ -62,7 +62,7 @@ def test_malformed_yaml_names_file_and_line(tmp_path, monkeypatch):
 
 
 def test_malformed_scenario_names_file_line_and_key(tmp_path):
-    from rollout_gates.simulate import load_scenario
+    from rollout_gates.sim.simulate import load_scenario
 
     path = tmp_path / "broken.yaml"
     path.write_text("description: a story\nseed: [7\nproduction: {}\n")

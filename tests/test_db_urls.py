@@ -1,7 +1,7 @@
 import pytest
 
-from rollout_gates.db import redact_text, redact_url, resolve_db_url, sqlalchemy_url
-from rollout_gates.errors import UsageError
+from rollout_gates.core.errors import UsageError
+from rollout_gates.telemetry.db import redact_text, redact_url, resolve_db_url, sqlalchemy_url
 
 
 def test_password_is_replaced_when_a_url_is_shown():

@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 
 import nbformat
 
-from rollout_gates.display import COLOURS, verdict_markdown
-from rollout_gates.runner import render_html
-from rollout_gates.verdict import Check, GateResult, Status
+from rollout_gates.core.verdict import Check, GateResult, Status
+from rollout_gates.present.display import COLOURS, verdict_markdown
+from rollout_gates.run.runner import render_html
 
 FAIL_RED = "#cf222e"
 PASS_GREEN = "#1a7f37"

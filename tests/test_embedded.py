@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from rollout_gates import embedded
+from rollout_gates.ops import embedded
 
 pytestmark = [pytest.mark.slow]
 

@@ -5,10 +5,10 @@ from html.parser import HTMLParser
 import nbformat
 import pytest
 
-from rollout_gates import layout
-from rollout_gates.errors import RolloutGatesError
-from rollout_gates.evidence import RESULT_MIME, latest_verdict, record_verdict
-from rollout_gates.verdict import GateResult, Status
+from rollout_gates.core import layout
+from rollout_gates.core.errors import RolloutGatesError
+from rollout_gates.core.verdict import GateResult, Status
+from rollout_gates.run.evidence import RESULT_MIME, latest_verdict, record_verdict
 
 T0 = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from rollout_gates.outcomes import explain_outcome
+from rollout_gates.core.outcomes import explain_outcome
 
 TYPES = {
     "confirmed": "coordinator.confirmed",

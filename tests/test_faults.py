@@ -22,14 +22,15 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from rollout_gates import admin, db
-from rollout_gates.cli import main
-from rollout_gates.context import open_gate
-from rollout_gates.errors import DatabaseError, UsageError
-from rollout_gates.evidence import record_verdict
-from rollout_gates.layout import lock_path, root_of_run
-from rollout_gates.lock import gate_lock
-from rollout_gates.verdict import GateResult, Status, read_verdict
+from rollout_gates.cli.main import main
+from rollout_gates.core.errors import DatabaseError, UsageError
+from rollout_gates.core.layout import lock_path, root_of_run
+from rollout_gates.core.verdict import GateResult, Status, read_verdict
+from rollout_gates.notebook.context import open_gate
+from rollout_gates.ops import admin
+from rollout_gates.run.evidence import record_verdict
+from rollout_gates.run.lock import gate_lock
+from rollout_gates.telemetry import db
 
 
 def with_login(url: str, user: str, password: str) -> str:
@@ -106,8 +107,8 @@ def test_unknown_gate_or_unreadable_as_of_is_a_usage_error_before_anything_is_wr
 _KILLED_WRITER = """
 import sys
 from pathlib import Path
-from rollout_gates.evidence import record_verdict
-from rollout_gates.verdict import Check, GateResult, Status
+from rollout_gates.run.evidence import record_verdict
+from rollout_gates.core.verdict import Check, GateResult, Status
 run_dir, n = Path(sys.argv[1]), 0
 print("ready", flush=True)
 while True:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from rollout_gates import flags, layout
-from rollout_gates.errors import UsageError
-from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3
+from rollout_gates.config import flags
+from rollout_gates.config.ledger import MAX_PARALLEL, SHADOW, V3
+from rollout_gates.core import layout
+from rollout_gates.core.errors import UsageError
 
 # The runbook's steps as excerpts in the repository (the runbook itself sits beside the
 # checkout on the development machine only): the commands are checked in CI and in a clean
@@ -155,8 +156,8 @@ def test_recorded_values_must_be_ones_the_application_accepts():
 
 
 def test_record_appends_changes_with_the_old_values(cli, tmp_path):
-    from rollout_gates.layout import ledger_path
-    from rollout_gates.ledger import read_ledger
+    from rollout_gates.config.ledger import read_ledger
+    from rollout_gates.core.layout import ledger_path
 
     first = cli(
         "flags", "record", "--env", "production", "--output-dir", str(tmp_path),

@@ -1,7 +1,7 @@
 """full-extended end to end: simulate production, run the gate through the CLI, read the evidence.
 
 Each expectation is derived by hand from the scenario file and DESIGN.md's rules. Simulator
-rules (lib/rollout_gates/simulate.py): a segment of D hours at r bookings an hour holds
+rules (lib/rollout_gates/sim/simulate.py): a segment of D hours at r bookings an hour holds
 n = round(D x r) bookings, booking i at (i + 0.5) x D/n +- 0.2 x D/n; outcome quotas by
 largest remainder (ties in the YAML order), spread by smooth weighted round robin; outcome
 events ~1 s after the booking. A retry is never followed by another outcome: it is unresolved
@@ -19,10 +19,10 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from rollout_gates import db
-from rollout_gates.config import load_taxonomy
+from rollout_gates.config.params import load_taxonomy
 from rollout_gates.gates import full_extended
-from rollout_gates.metrics import Window
+from rollout_gates.telemetry import db
+from rollout_gates.telemetry.metrics import Window
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

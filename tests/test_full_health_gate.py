@@ -13,7 +13,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from rollout_gates import admin
+from rollout_gates.ops import admin
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

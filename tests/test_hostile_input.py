@@ -17,10 +17,11 @@ import yaml
 from click.testing import CliRunner
 from psycopg.types.json import Jsonb
 
-from rollout_gates import config, layout
-from rollout_gates.cli import main
-from rollout_gates.context import open_gate
-from rollout_gates.errors import UsageError
+from rollout_gates.cli.main import main
+from rollout_gates.config import params as config
+from rollout_gates.core import layout
+from rollout_gates.core.errors import UsageError
+from rollout_gates.notebook.context import open_gate
 from test_full_health_gate import ALL_CHECKS
 
 INJECTION = "x'); drop table observability_events; --"
@@ -172,7 +173,7 @@ def test_no_query_is_built_from_strings():
     # Every statement of the gates is a queries/*.sql file with :named bound parameters.
     package = Path(layout.PROJECT_ROOT) / "lib" / "rollout_gates"
     built = re.compile(r"(execute|text|exec_driver_sql)\((\s*f[\"']|.*\.format\(|.*[\"']\s*%\s)")
-    for path in [*package.glob("*.py"), *package.glob("gates/*.py")]:
+    for path in package.rglob("*.py"):
         if path.name in ("admin.py", "simulate.py", "embedded.py"):
             continue  # writable helpers for simulate and tests, never used by a gate
         for number, line in enumerate(path.read_text().splitlines(), 1):

@@ -4,8 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rollout_gates.errors import UsageError
-from rollout_gates.ledger import (
+from rollout_gates.config.ledger import (
     MAX_PARALLEL,
     SHADOW,
     V3,
@@ -17,6 +16,7 @@ from rollout_gates.ledger import (
     read_ledger,
     value_at,
 )
+from rollout_gates.core.errors import UsageError
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -83,7 +83,7 @@ def test_no_ledger_is_an_empty_history(tmp_path):
 
 
 def test_v3_off_stretches_leave_the_drain_after_a_switch_off():
-    from rollout_gates.ledger import v3_off_intervals
+    from rollout_gates.config.ledger import v3_off_intervals
 
     drain = timedelta(minutes=30)
     # V3 off from 0h (shadow), on at 26h, off at 29h, on again at 31h.

@@ -11,11 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rollout_gates import config
-from rollout_gates.errors import UsageError
+from rollout_gates.config import params as config
+from rollout_gates.config.ledger import MAX_PARALLEL, SHADOW, V3, FlagChange
+from rollout_gates.core.errors import UsageError
+from rollout_gates.core.verdict import Status
 from rollout_gates.gates import cleanup, rollback, shadow
-from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3, FlagChange
-from rollout_gates.legacy import (
+from rollout_gates.telemetry.metrics import Window
+from rollout_gates.telemetry.planner import (
     LEDGER,
     TELEMETRY,
     LegacyActivity,
@@ -26,13 +28,11 @@ from rollout_gates.legacy import (
     ledger_clock,
     span,
 )
-from rollout_gates.metrics import Window
-from rollout_gates.verdict import Status
 
 AS_OF = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
-QUERIES = Path(__file__).resolve().parents[1] / "lib" / "rollout_gates" / "queries"
+QUERIES = Path(__file__).resolve().parents[1] / "lib" / "rollout_gates" / "telemetry" / "queries"
 
 
 def params(gate: str, **overrides):

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from rollout_gates.layout import lock_path
-from rollout_gates.lock import LockTimeout, gate_lock
+from rollout_gates.core.layout import lock_path
+from rollout_gates.run.lock import LockTimeout, gate_lock
 
 
 def test_second_holder_gives_up_naming_the_first(tmp_path):
@@ -42,7 +42,8 @@ def test_a_killed_holder_leaves_no_stale_lock(tmp_path):
     holder = subprocess.Popen(
         [
             sys.executable, "-c",
-            "import sys, time; from pathlib import Path; from rollout_gates.lock import gate_lock\n"
+            "import sys, time; from pathlib import Path\n"
+            "from rollout_gates.run.lock import gate_lock\n"
             f"with gate_lock(Path({str(path)!r}), 0, 'x'):\n"
             "    print('held', flush=True); time.sleep(60)",
         ],

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from rollout_gates import layout
+from rollout_gates.core import layout
 from rollout_gates.gates import gate_ids, gate_module
-from rollout_gates.simulate import simulate
+from rollout_gates.sim.simulate import simulate
 
 NOTEBOOKS = sorted(layout.notebooks_dir().glob("*.ipynb"))
 TOOL_NOTEBOOKS = ["booking-trace", "replay"]  # notebooks of the tool itself, not of a runbook step

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from conftest import closed_port_url
-from rollout_gates.evidence import record_verdict
-from rollout_gates.flags import plan_commands
-from rollout_gates.notify import build_message, notification_kind, notify_run, post_json
-from rollout_gates.verdict import Check, GateResult, Status, read_verdict
+from rollout_gates.config.flags import plan_commands
+from rollout_gates.core.verdict import Check, GateResult, Status, read_verdict
+from rollout_gates.run.evidence import record_verdict
+from rollout_gates.run.notify import build_message, notification_kind, notify_run, post_json
 
 AS_OF = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
 

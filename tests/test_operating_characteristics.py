@@ -20,8 +20,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rollout_gates import config, db
-from rollout_gates.metrics import (
+from rollout_gates.config import params as config
+from rollout_gates.sim.simulate import flag_changes, load_scenario
+from rollout_gates.telemetry import db
+from rollout_gates.telemetry.metrics import (
     Window,
     bucket_starts,
     fetch_event_buckets,
@@ -29,7 +31,6 @@ from rollout_gates.metrics import (
     fetch_outcome_event_buckets,
     fetch_outcomes,
 )
-from rollout_gates.simulate import flag_changes, load_scenario
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

@@ -6,11 +6,11 @@ SHADOW=true shadow, V3 switched true -> false a rollback.
 
 from datetime import UTC, datetime, timedelta
 
-from rollout_gates.display import verdict_markdown
-from rollout_gates.ledger import SHADOW, V3, FlagChange
-from rollout_gates.legacy import in_checkpoint_phase, rollout_clock
-from rollout_gates.report import decisive, standing_line, with_phase
-from rollout_gates.verdict import Check, GateResult, Status
+from rollout_gates.config.ledger import SHADOW, V3, FlagChange
+from rollout_gates.core.verdict import Check, GateResult, Status
+from rollout_gates.present.display import verdict_markdown
+from rollout_gates.report.verification import decisive, standing_line, with_phase
+from rollout_gates.telemetry.planner import in_checkpoint_phase, rollout_clock
 
 H = timedelta(hours=1)
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

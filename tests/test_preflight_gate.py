@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from rollout_gates.evidence import record_verdict
-from rollout_gates.flags import plan_commands
-from rollout_gates.verdict import Check, GateResult, Status
+from rollout_gates.config.flags import plan_commands
+from rollout_gates.core.verdict import Check, GateResult, Status
+from rollout_gates.run.evidence import record_verdict
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

@@ -1,7 +1,7 @@
 """prerequisites end to end: simulate staging, run the gate through the CLI, read the evidence.
 
 Each expectation is derived by hand from the scenario file and DESIGN.md's rules. Simulator
-rules (lib/rollout_gates/simulate.py): a segment of D hours at r bookings an hour holds
+rules (lib/rollout_gates/sim/simulate.py): a segment of D hours at r bookings an hour holds
 n = round(D x r) bookings, booking i at (i + 0.5) x D/n +- 0.2 x D/n; outcome quotas by
 largest remainder, spread by smooth weighted round robin; outcome events ~1 s after the
 booking. A retry is never followed by another outcome: unresolved (a failure) after 15 min.

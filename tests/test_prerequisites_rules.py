@@ -13,11 +13,12 @@ from importlib import resources
 import pandas as pd
 import pytest
 
-from rollout_gates.config import load_params
+from rollout_gates.config.ledger import MAX_PARALLEL, SHADOW, V3, FlagChange
+from rollout_gates.config.params import load_params
+from rollout_gates.core.verdict import Status, gate_status
 from rollout_gates.gates import full_extended, prerequisites
-from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3, FlagChange
-from rollout_gates.metrics import OutcomeSummary, Window
-from rollout_gates.stability import (
+from rollout_gates.telemetry.metrics import OutcomeSummary, Window
+from rollout_gates.telemetry.stability import (
     LEDGER,
     TELEMETRY,
     ActiveStarts,
@@ -27,7 +28,6 @@ from rollout_gates.stability import (
     evaluate,
     resolve_phase_start,
 )
-from rollout_gates.verdict import Status, gate_status
 
 AS_OF = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -425,7 +425,7 @@ def test_no_retries_still_give_one_empty_series():
 
 
 def sql(name):
-    return resources.files("rollout_gates").joinpath("queries", f"{name}.sql").read_text()
+    return resources.files("rollout_gates.telemetry").joinpath("queries", f"{name}.sql").read_text()
 
 
 OWN_QUERIES = (

@@ -6,13 +6,13 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rollout_gates.checklist import PhaseStart
+from rollout_gates.core.stats import Proportion, confidence_bounds
+from rollout_gates.core.verdict import Check, Status, gate_status, worst
 from rollout_gates.gates import full_health
-from rollout_gates.metrics import OutcomeSummary, Traffic, Window
-from rollout_gates.quality import ODDITIES, TelemetryQuality, assess_telemetry_quality
-from rollout_gates.rates import Sample, assess_criterion, assess_red_flag, success_rule
-from rollout_gates.stats import Proportion, confidence_bounds
-from rollout_gates.verdict import Check, Status, gate_status, worst
+from rollout_gates.rules.rates import Sample, assess_criterion, assess_red_flag, success_rule
+from rollout_gates.telemetry.checklist import PhaseStart
+from rollout_gates.telemetry.metrics import OutcomeSummary, Traffic, Window
+from rollout_gates.telemetry.quality import ODDITIES, TelemetryQuality, assess_telemetry_quality
 
 counts = st.integers(min_value=0, max_value=5000)
 rates = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)

@@ -15,9 +15,9 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from rollout_gates import db
+from rollout_gates.telemetry import db
 
-QUERIES = resources.files("rollout_gates").joinpath("queries")
+QUERIES = resources.files("rollout_gates.telemetry").joinpath("queries")
 SQL_FILES = sorted(
     [entry for entry in QUERIES.iterdir() if entry.name.endswith(".sql")]
     + [entry for entry in QUERIES.joinpath("runbook").iterdir() if entry.name.endswith(".sql")],

@@ -8,8 +8,10 @@ B(k+1, n-k+1) / (p^k (1-p)^(n-k)), and "confidently beyond" means evidence >= 1/
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from rollout_gates.outcomes import MANUAL_REVIEW, NOT_CONFIRMED
-from rollout_gates.rates import (
+from rollout_gates.core.outcomes import MANUAL_REVIEW, NOT_CONFIRMED
+from rollout_gates.core.stats import Proportion
+from rollout_gates.core.verdict import Behind, Status
+from rollout_gates.rules.rates import (
     Sample,
     assess_criterion,
     assess_red_flag,
@@ -17,8 +19,6 @@ from rollout_gates.rates import (
     manual_review_rule,
     success_rule,
 )
-from rollout_gates.stats import Proportion
-from rollout_gates.verdict import Behind, Status
 
 NOON = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from rollout_gates.errors import UsageError
-from rollout_gates.replay import gate_timeline, replay_times, status_changes
+from rollout_gates.core.errors import UsageError
+from rollout_gates.notebook.replay import gate_timeline, replay_times, status_changes
 
 T0 = datetime(2026, 11, 29, 0, 0, tzinfo=UTC)
 
@@ -51,8 +51,8 @@ def test_timeline_lists_what_did_not_pass_and_changes_keep_only_flips():
 @pytest.mark.db
 def test_every_gate_can_be_assessed_at_any_time(scenario_db, scenario_end, monkeypatch):
     """replay calls each gate's `assess`: it must exist and run at an as-of in the past."""
-    from rollout_gates.context import open_gate
     from rollout_gates.gates import gate_ids, gate_module, gate_spec
+    from rollout_gates.notebook.context import open_gate
 
     for gate_id in gate_ids():
         env = gate_spec(gate_id).env

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from rollout_gates.report import write_report
+from rollout_gates.report.verification import write_report
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 

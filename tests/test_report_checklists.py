@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rollout_gates.checklist import (
+from rollout_gates.core.verdict import Check, GateResult, Status, gate_status
+from rollout_gates.gates import gate_checklist
+from rollout_gates.present.display import verdict_markdown
+from rollout_gates.report.verification import write_report
+from rollout_gates.run.evidence import record_verdict
+from rollout_gates.telemetry.checklist import (
     MET,
     NO_DATA,
     NOT_CHECKED,
@@ -18,11 +23,6 @@ from rollout_gates.checklist import (
     RunbookChecklist,
     judge_item,
 )
-from rollout_gates.display import verdict_markdown
-from rollout_gates.evidence import record_verdict
-from rollout_gates.gates import gate_checklist
-from rollout_gates.report import write_report
-from rollout_gates.verdict import Check, GateResult, Status, gate_status
 
 AS_OF = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

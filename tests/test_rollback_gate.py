@@ -1,7 +1,7 @@
 """rollback end to end: simulate a rollback, run the gate through the CLI, read the evidence.
 
 Expectations are derived by hand from the scenario files and the simulator's rules
-(lib/rollout_gates/simulate.py). Both scenarios: full mode from 50h to 2h before the end at
+(lib/rollout_gates/sim/simulate.py). Both scenarios: full mode from 50h to 2h before the end at
 40 bookings an hour (90 s apart, jitter at most 18 s), the last hour of it with 10%
 coordinator.error, then a rollback at T = end - 2h. A V3 booking's events end within ~10 s
 of its creation, so the last V3 booking before T (created at T - 45 s +- 18 s) writes

@@ -8,15 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rollout_gates.metrics import Traffic
-from rollout_gates.rules import (
+from rollout_gates.core.verdict import Status
+from rollout_gates.rules.signals import (
     assess_circuit_opens,
     assess_no_circuit_opens,
     assess_sustained_errors,
     assess_telemetry_coverage,
     assess_v3_traffic,
 )
-from rollout_gates.verdict import Status
+from rollout_gates.telemetry.metrics import Traffic
 
 
 def test_sustained_errors_fail():
@@ -82,8 +82,8 @@ def test_any_circuit_open_is_a_breaker_trip():
 
 def test_active_starts_while_the_ledger_says_off_mean_flags_and_telemetry_disagree():
 
-    from rollout_gates.metrics import FlagDisagreement
-    from rollout_gates.rules import assess_flags_vs_telemetry
+    from rollout_gates.rules.signals import assess_flags_vs_telemetry
+    from rollout_gates.telemetry.metrics import FlagDisagreement
 
     t = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)
     check = assess_flags_vs_telemetry(FlagDisagreement(40, t, t + timedelta(minutes=58)))
@@ -95,7 +95,7 @@ def test_active_starts_while_the_ledger_says_off_mean_flags_and_telemetry_disagr
 def test_a_silent_hour_after_steady_arrivals_fails_v3_traffic():
     # Nothing at all in the hour; 120 bookings in the 6h before (20 an hour). Silence for 1h
     # at that rate: P = (6/7)^120 = 9e-9 < 0.05: bookings are not arriving or not recorded.
-    from rollout_gates.arrivals import judge_silence
+    from rollout_gates.telemetry.arrivals import judge_silence
 
     start = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
     silence = judge_silence(120, timedelta(hours=6), start, start + timedelta(hours=1), 0.95)
@@ -108,7 +108,7 @@ def test_a_silent_hour_at_the_real_volume_decides_nothing():
     # 7 bookings in the 6h before (about 1.125 an hour): P = (6/7)^7 = 0.34, no evidence;
     # it says when the silence would become decidable: (6/7)^7 < 0.05 needs t > 6h x
     # (0.05^(-1/7) - 1) = 3.2h after the window began, at 14:12.
-    from rollout_gates.arrivals import judge_silence
+    from rollout_gates.telemetry.arrivals import judge_silence
 
     start = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
     silence = judge_silence(7, timedelta(hours=6), start, start + timedelta(hours=1), 0.95)

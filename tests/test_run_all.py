@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from rollout_gates.gates import gate_ids, gate_spec
-from rollout_gates.parallel import count_waiting_on, ready_gates
+from rollout_gates.run.parallel import count_waiting_on, ready_gates
 
 # DESIGN.md: worst wins, FAIL > ERROR > INCONCLUSIVE > PASS; exit 0 PASS, 1 FAIL, 3, 4.
 SEVERITY = {"PASS": 0, "INCONCLUSIVE": 1, "ERROR": 2, "FAIL": 3}

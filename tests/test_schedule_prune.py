@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from rollout_gates.errors import UsageError
-from rollout_gates.evidence import record_verdict
-from rollout_gates.prune import RunFolder, find_runs, select_prunable
-from rollout_gates.schedule import Job, cron_entry, cron_times, on_calendar, systemd_units
-from rollout_gates.verdict import GateResult, Status
+from rollout_gates.core.errors import UsageError
+from rollout_gates.core.verdict import GateResult, Status
+from rollout_gates.run.evidence import record_verdict
+from rollout_gates.run.prune import RunFolder, find_runs, select_prunable
+from rollout_gates.run.schedule import Job, cron_entry, cron_times, on_calendar, systemd_units
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

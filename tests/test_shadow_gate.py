@@ -1,7 +1,7 @@
 """shadow end to end: simulate a scenario, run the gate through the CLI, read the evidence.
 
 Expectations are derived by hand from the scenario files and the simulator's rules
-(lib/rollout_gates/simulate.py: n = round(hours x rate) bookings per segment, 90 s apart at
+(lib/rollout_gates/sim/simulate.py: n = round(hours x rate) bookings per segment, 90 s apart at
 40 an hour with a jitter of at most 18 s; exact outcome quotas spread by smooth weighted
 round robin; a legacy booking's inline quote 1 s after its creation, its job at most ~10 s
 later). The window is the 24 hours before --as-of = the scenario end.

@@ -13,9 +13,12 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from rollout_gates import admin, config, simulate, timefmt
-from rollout_gates.errors import UsageError
-from rollout_gates.ledger import MAX_PARALLEL, SHADOW, V3
+from rollout_gates.config import params as config
+from rollout_gates.config.ledger import MAX_PARALLEL, SHADOW, V3
+from rollout_gates.core import timefmt
+from rollout_gates.core.errors import UsageError
+from rollout_gates.ops import admin
+from rollout_gates.sim import simulate
 
 END = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 COORDINATOR = "assignment.coordinator"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import integrate
 
-from rollout_gates.stats import (
+from rollout_gates.core.stats import (
     Limit,
     Proportion,
     bookings_to_decide,

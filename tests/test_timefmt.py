@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from rollout_gates.timefmt import as_utc, format_duration, iso, parse_duration, utc
+from rollout_gates.core.timefmt import as_utc, format_duration, iso, parse_duration, utc
 
 
 @pytest.mark.parametrize(

@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app_telemetry import H, S, Telemetry
-from rollout_gates import config, db
-from rollout_gates.outcomes import MANUAL_REVIEW, NOT_CONFIRMED
-from rollout_gates.trail import bookings_behind, describe_trail, merged
-from rollout_gates.verdict import Behind, Check, Status
+from rollout_gates.config import params as config
+from rollout_gates.core.outcomes import MANUAL_REVIEW, NOT_CONFIRMED
+from rollout_gates.core.verdict import Behind, Check, Status
+from rollout_gates.telemetry import db
+from rollout_gates.telemetry.trail import bookings_behind, describe_trail, merged
 
 M = timedelta(minutes=1)
 T = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - 2 * H
@@ -48,7 +49,7 @@ def test_overlapping_windows_of_the_same_outcomes_merge_and_others_stay_apart():
 @pytest.fixture(scope="module")
 def hour(pg_server_url):
     from conftest import unique_database_name
-    from rollout_gates import admin
+    from rollout_gates.ops import admin
 
     telemetry = Telemetry()
     ids = {}

@@ -1,15 +1,8 @@
 from datetime import UTC, datetime
 from itertools import permutations
 
-from rollout_gates.evidence import record_verdict
-from rollout_gates.verdict import (
-    Check,
-    GateResult,
-    Status,
-    gate_status,
-    read_verdict,
-    worst,
-)
+from rollout_gates.core.verdict import Check, GateResult, Status, gate_status, read_verdict, worst
+from rollout_gates.run.evidence import record_verdict
 
 
 def check(status, check_id="c"):

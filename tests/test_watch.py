@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rollout_gates.errors import RolloutGatesError
-from rollout_gates.layout import lock_path
-from rollout_gates.lock import gate_lock
-from rollout_gates.verdict import GateResult, Status
-from rollout_gates.watch import WatchRun, clock_ticks, exit_code_of, watch_gate
+from rollout_gates.core.errors import RolloutGatesError
+from rollout_gates.core.layout import lock_path
+from rollout_gates.core.verdict import GateResult, Status
+from rollout_gates.run.lock import gate_lock
+from rollout_gates.run.watch import WatchRun, clock_ticks, exit_code_of, watch_gate
 
 T0 = datetime(2026, 11, 29, 10, 7, tzinfo=UTC)
 

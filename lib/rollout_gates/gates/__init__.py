@@ -11,8 +11,8 @@ import pkgutil
 from dataclasses import dataclass
 from types import ModuleType
 
-from ..config import GateParams
-from ..errors import UsageError
+from ..config.params import GateParams
+from ..core.errors import UsageError
 
 # The runbook's order; a gate module not listed here comes after these.
 RUNBOOK_ORDER = (

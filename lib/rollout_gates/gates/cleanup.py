@@ -29,10 +29,20 @@ from pathlib import Path
 import matplotlib.dates as mdates
 import pandas as pd
 
-from ..config import Duration, GateParams
-from ..evidence import latest_verdict
-from ..ledger import FlagChange
-from ..legacy import (
+from ..config.ledger import FlagChange
+from ..config.params import Duration, GateParams
+from ..core.timefmt import as_utc, format_duration, utc
+from ..core.verdict import Check, GateResult, Status
+from ..present.plots import plot_rate
+from ..run.evidence import latest_verdict
+from ..telemetry.metrics import (
+    OutcomeSummary,
+    Window,
+    fetch_outcomes,
+    rates_by_bucket,
+    summarize_outcomes,
+)
+from ..telemetry.planner import (
     TELEMETRY,
     LegacyActivity,
     PhaseClock,
@@ -44,16 +54,6 @@ from ..legacy import (
     legacy_activity_table,
     span,
 )
-from ..metrics import (
-    OutcomeSummary,
-    Window,
-    fetch_outcomes,
-    rates_by_bucket,
-    summarize_outcomes,
-)
-from ..plots import plot_rate
-from ..timefmt import as_utc, format_duration, utc
-from ..verdict import Check, GateResult, Status
 from . import GateSpec
 
 

@@ -12,20 +12,26 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..config import Duration
-from ..flags import plan_commands
-from ..metrics import Window, bucket_starts, fetch_event_buckets, fetch_frame, fetch_outcomes
-from ..metrics import rates_by_bucket as rates_per_bucket
-from ..plots import bucket_centres, new_figure
-from ..stability import (
+from ..config.flags import plan_commands
+from ..config.params import Duration
+from ..core.verdict import Check, Status
+from ..present.plots import bucket_centres, new_figure
+from ..telemetry.metrics import (
+    Window,
+    bucket_starts,
+    fetch_event_buckets,
+    fetch_frame,
+    fetch_outcomes,
+)
+from ..telemetry.metrics import rates_by_bucket as rates_per_bucket
+from ..telemetry.stability import (
     RED_FLAG_BUCKET,
     StabilityFrames,
     StabilityMetrics,
     StabilityParams,
 )
-from ..stability import collect as collect_stability
-from ..stability import evaluate as evaluate_stability
-from ..verdict import Check, Status
+from ..telemetry.stability import collect as collect_stability
+from ..telemetry.stability import evaluate as evaluate_stability
 from . import GateSpec
 
 

@@ -8,12 +8,22 @@ nothing either way; the longer window accumulates the evidence. The worse of the
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ..arrivals import Arrivals, Silence, fetch_arrivals, judge_silence
-from ..checklist import PhaseStart, full_mode_start
-from ..config import Duration, GateParams, Rate
-from ..flags import plan_commands
-from ..ledger import FlagChange, v3_off_intervals
-from ..metrics import (
+from ..config.flags import plan_commands
+from ..config.ledger import FlagChange, v3_off_intervals
+from ..config.params import Duration, GateParams, Rate
+from ..core.stats import Proportion
+from ..core.verdict import Check, Status
+from ..rules.rates import Sample, about, assess_red_flag, manual_review_rule, success_rule
+from ..rules.signals import (
+    assess_circuit_opens,
+    assess_flags_vs_telemetry,
+    assess_sustained_errors,
+    assess_telemetry_coverage,
+    assess_v3_traffic,
+)
+from ..telemetry.arrivals import Arrivals, Silence, fetch_arrivals, judge_silence
+from ..telemetry.checklist import PhaseStart, full_mode_start
+from ..telemetry.metrics import (
     FlagDisagreement,
     OutcomeSummary,
     Traffic,
@@ -26,18 +36,8 @@ from ..metrics import (
     fetch_traffic,
     summarize_outcomes,
 )
-from ..phase import fetch_active_stretch
-from ..quality import TelemetryQuality, assess_telemetry_quality, fetch_telemetry_quality
-from ..rates import Sample, about, assess_red_flag, manual_review_rule, success_rule
-from ..rules import (
-    assess_circuit_opens,
-    assess_flags_vs_telemetry,
-    assess_sustained_errors,
-    assess_telemetry_coverage,
-    assess_v3_traffic,
-)
-from ..stats import Proportion
-from ..verdict import Check, Status
+from ..telemetry.phase import fetch_active_stretch
+from ..telemetry.quality import TelemetryQuality, assess_telemetry_quality, fetch_telemetry_quality
 from . import GateSpec
 
 

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..checklist import RunbookChecklist, assess_recorded_verdict, describe_age
-from ..config import Attestations, Duration, GateParams
-from ..errors import RolloutGatesError
-from ..evidence import latest_verdict, recorded_verdicts
-from ..flags import plan_commands
-from ..rules import assess_attestations
-from ..verdict import Check, GateResult, Status
+from ..config.flags import plan_commands
+from ..config.params import Attestations, Duration, GateParams
+from ..core.errors import RolloutGatesError
+from ..core.verdict import Check, GateResult, Status
+from ..rules.signals import assess_attestations
+from ..run.evidence import latest_verdict, recorded_verdicts
+from ..telemetry.checklist import RunbookChecklist, assess_recorded_verdict, describe_age
 from . import GateSpec
 
 ATTESTATIONS = {

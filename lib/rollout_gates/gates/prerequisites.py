@@ -4,12 +4,12 @@ Runbook, "Prerequisites": success rate >= 97% for 48 hours, manual review rate <
 no sustained errors or circuit breaker trips. The checks are stability.py's, on staging.
 """
 
-from ..checklist import RunbookChecklist
-from ..flags import plan_commands
-from ..stability import StabilityMetrics, StabilityParams
-from ..stability import collect as collect_stability
-from ..stability import evaluate as evaluate_stability
-from ..verdict import Check, Status
+from ..config.flags import plan_commands
+from ..core.verdict import Check, Status
+from ..telemetry.checklist import RunbookChecklist
+from ..telemetry.stability import StabilityMetrics, StabilityParams
+from ..telemetry.stability import collect as collect_stability
+from ..telemetry.stability import evaluate as evaluate_stability
 from . import GateSpec
 
 # The runbook's Prerequisites, item 1 ("Verify staging metrics meet thresholds"), and the

@@ -32,11 +32,15 @@ from typing import Annotated
 import pandas as pd
 from pydantic import BeforeValidator
 
-from ..arrivals import FALLBACK, Arrivals, fetch_arrivals, judge_silence
-from ..config import Duration, GateParams
-from ..flags import plan_commands
-from ..ledger import V3, FlagChange
-from ..legacy import (
+from ..config.flags import plan_commands
+from ..config.ledger import V3, FlagChange
+from ..config.params import Duration, GateParams
+from ..core.timefmt import format_duration, iso, utc
+from ..core.verdict import Check, Status
+from ..present.plots import plot_counts
+from ..telemetry.arrivals import FALLBACK, Arrivals, fetch_arrivals, judge_silence
+from ..telemetry.metrics import Window, fetch_frame
+from ..telemetry.planner import (
     LEDGER,
     LegacyActivity,
     V3Events,
@@ -49,10 +53,6 @@ from ..legacy import (
     length,
     span,
 )
-from ..metrics import Window, fetch_frame
-from ..plots import plot_counts
-from ..timefmt import format_duration, iso, utc
-from ..verdict import Check, Status
 from . import GateSpec
 
 PARAMETER = "parameter rollback_at"

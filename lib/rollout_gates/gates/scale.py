@@ -24,7 +24,11 @@ from typing import Annotated
 from pydantic import Field
 from sqlalchemy.engine import Connection
 
-from ..checklist import (
+from ..config.ledger import FlagChange
+from ..config.params import Duration, GateParams, Rate
+from ..core.verdict import Check, Status
+from ..rules.rates import Sample, assess_criterion, success_rule
+from ..telemetry.checklist import (
     ParallelSetting,
     PhaseStart,
     assess_change_spacing,
@@ -34,18 +38,14 @@ from ..checklist import (
     full_mode_start,
     raise_commands,
 )
-from ..config import Duration, GateParams, Rate
-from ..ledger import FlagChange
-from ..metrics import (
+from ..telemetry.metrics import (
     OutcomeSummary,
     Window,
     fetch_outcomes,
     rates_by_bucket,
     summarize_outcomes,
 )
-from ..phase import fetch_active_stretch
-from ..rates import Sample, assess_criterion, success_rule
-from ..verdict import Check, Status
+from ..telemetry.phase import fetch_active_stretch
 from . import GateSpec
 
 # The notebook's trend of the success rate (the verdict judges the whole window).

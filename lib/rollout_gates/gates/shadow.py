@@ -21,11 +21,15 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from ..arrivals import Arrivals, fetch_arrivals
-from ..config import Duration, GateParams
-from ..flags import plan_commands
-from ..ledger import FlagChange
-from ..legacy import (
+from ..config.flags import plan_commands
+from ..config.ledger import FlagChange
+from ..config.params import Duration, GateParams
+from ..core.timefmt import utc
+from ..core.verdict import Check, Status
+from ..present.plots import plot_counts
+from ..telemetry.arrivals import Arrivals, fetch_arrivals
+from ..telemetry.metrics import Window
+from ..telemetry.planner import (
     LegacyActivity,
     PhaseClock,
     V3Events,
@@ -41,10 +45,6 @@ from ..legacy import (
     ledger_clock,
     length,
 )
-from ..metrics import Window
-from ..plots import plot_counts
-from ..timefmt import utc
-from ..verdict import Check, Status
 from . import GateSpec
 
 

@@ -25,15 +25,21 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from ..checklist import (
-    PhaseStart,
-    RunbookChecklist,
-    assess_soak,
-    full_mode_start,
+from ..config.ledger import FlagChange
+from ..config.params import Attestations, Duration, GateParams, Rate
+from ..core.stats import Proportion, percent
+from ..core.timefmt import format_duration
+from ..core.verdict import Check, Status
+from ..rules.rates import (
+    Sample,
+    assess_criterion,
+    assess_red_flag_stretches,
+    manual_review_rule,
+    success_rule,
 )
-from ..config import Attestations, Duration, GateParams, Rate
-from ..ledger import FlagChange
-from ..metrics import (
+from ..rules.signals import assess_attestations, assess_no_circuit_opens, assess_sustained_errors
+from ..telemetry.checklist import PhaseStart, RunbookChecklist, assess_soak, full_mode_start
+from ..telemetry.metrics import (
     OutcomeSummary,
     Window,
     bucket_starts,
@@ -43,18 +49,8 @@ from ..metrics import (
     fetch_outcomes,
     summarize_outcomes,
 )
-from ..phase import fetch_active_stretch
-from ..rates import (
-    Sample,
-    assess_criterion,
-    assess_red_flag_stretches,
-    manual_review_rule,
-    success_rule,
-)
-from ..rules import assess_attestations, assess_no_circuit_opens, assess_sustained_errors
-from ..stats import Proportion, percent
-from ..timefmt import format_duration
-from ..transitions import (
+from ..telemetry.phase import fetch_active_stretch
+from ..telemetry.transitions import (
     StuckBookings,
     TransitionCount,
     assess_stuck,
@@ -62,7 +58,6 @@ from ..transitions import (
     fetch_stuck_bookings,
     fetch_transition_counts,
 )
-from ..verdict import Check, Status
 from . import GateSpec
 from .scale import lookback
 

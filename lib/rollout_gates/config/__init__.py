@@ -1,0 +1,1 @@
+"""Parameters, the telemetry taxonomy, the flag matrix and the flag ledger."""

@@ -1,0 +1,3 @@
+"""The vocabulary every layer uses: verdicts, statistics, errors, time, evidence paths.
+
+Imports nothing else of rollout_gates."""

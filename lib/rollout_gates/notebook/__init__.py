@@ -1,0 +1,1 @@
+"""The kernel side: what a gate notebook opens, and what it computes with."""

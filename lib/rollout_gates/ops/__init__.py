@@ -1,0 +1,1 @@
+"""Operating the tool: doctor, the embedded server, and the only writable connections."""

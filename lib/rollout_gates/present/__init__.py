@@ -1,0 +1,1 @@
+"""Verdicts and metrics made readable: Markdown banners, tables and figures."""

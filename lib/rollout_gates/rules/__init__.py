@@ -1,0 +1,1 @@
+"""Pure decision rules: observations in, Checks out. No database, no pandas."""

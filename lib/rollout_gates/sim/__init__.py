@@ -1,0 +1,1 @@
+"""Simulated rollouts written into observability_events, and the demo."""

@@ -1,0 +1,1 @@
+"""SQL meets Python here: read-only sessions, the queries, and the metrics they give."""
