@@ -1,9 +1,15 @@
-"""RESULTS.md from the raw numbers bench.py collected: medians with min-max, targets first."""
+"""RESULTS.md from the raw numbers bench.py collected: medians with min-max, targets first.
+
+bench.py writes it after every table; `python report.py results/STAMP.json` writes it again
+from a run's raw numbers (a run stopped early included).
+"""
 
 import io
+import json
 import pstats
 import re
 import statistics
+import sys
 from pathlib import Path
 
 import load
@@ -193,6 +199,11 @@ def render(results: dict, raw_name: str) -> str:
         "## Targets",
         "\n".join(target_rows(results)),
     ]
+    if not finished:
+        parts.append(
+            "**This run was stopped before it finished**; everything below was measured in it, "
+            f"tables measured: {', '.join(table_order(results)) or 'none'}."
+        )
     if floor:
         parts += [
             "## Start-up at the floor",
@@ -274,3 +285,10 @@ def render(results: dict, raw_name: str) -> str:
             "```",
         ]
     return "\n\n".join(parts) + "\n"
+
+
+if __name__ == "__main__":
+    raw = Path(sys.argv[1])
+    target = Path(__file__).with_name("RESULTS.md")
+    target.write_text(render(json.loads(raw.read_text()), raw.name))
+    print(f"wrote {target} from {raw}")
