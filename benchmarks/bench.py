@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--index-runs", type=int, help="samples with the doctor's index (3)")
     parser.add_argument("--floor-pairs", type=int, help="start-up pairs, 0 to skip (10)")
     parser.add_argument("--no-index", action="store_true", help="skip the doctor's index")
+    parser.add_argument("--no-psql", action="store_true", help="skip `psql -f` of the runbook")
     parser.add_argument("--gates", default="", help="comma-separated gate ids (default: all)")
     parser.add_argument("--jobs-density", default="", help="density of the --jobs comparison")
     parser.add_argument("--profile", action="store_true", help="cProfile full-health once")
@@ -112,6 +113,7 @@ def main() -> None:
         "runs": args.runs,
         "index_runs": args.index_runs,
         "size": args.size,
+        "psql": not args.no_psql,
         "tables": [],
         "loads": {},
         "gates": {},
@@ -134,6 +136,7 @@ def main() -> None:
         url, steps, rows = load.load_table(server, database, SIZES[args.size], density)
         results["loads"][label] = {
             "size": args.size,
+            "psql": not args.no_psql,
             "density": density,
             "events_per_hour": load.RECENT_EVENTS * density / (load.RECENT / timedelta(hours=1)),
             "seconds": steps,
@@ -144,7 +147,7 @@ def main() -> None:
         captured = {}
         for gate_id in gates:
             measured, captured[gate_id] = measure_gate(
-                gate_id, url, pgdata, out, args.runs, results
+                gate_id, url, pgdata, out, args.runs, results, psql=not args.no_psql
             )
             record(results, label, gate_id, measured)
         if str(density) == args.jobs_density:
@@ -156,7 +159,14 @@ def main() -> None:
             results["loads"][label]["doctor_index"] = add_doctor_index(url)
             for gate_id in gates:
                 measured, _ = measure_gate(
-                    gate_id, url, pgdata, out, args.index_runs, results, captured[gate_id]
+                    gate_id,
+                    url,
+                    pgdata,
+                    out,
+                    args.index_runs,
+                    results,
+                    captured[gate_id],
+                    psql=not args.no_psql,
                 )
                 record(results, f"{label} +index", gate_id, measured)
             write_results(results, raw)
@@ -176,7 +186,7 @@ def record(results: dict, label: str, gate_id: str, measured: Measured) -> None:
         f"  {label:<12} {gate_id:<14} {statistics.median(measured.seconds):6.2f}s "
         f"sql {statistics.median(measured.sql_ms):9.1f}ms "
         f"rss {statistics.median(measured.peak_rss_mb):6.0f}MB "
-        f"psql {statistics.median(measured.psql_seconds):6.2f}s {measured.statuses[-1]}"
+        f"psql {report.median(measured.psql_seconds):6.2f}s {measured.statuses[-1]}"
     )
 
 
@@ -240,7 +250,14 @@ def run_watched(command: list[str], env: dict | None = None) -> tuple[float, flo
 
 
 def measure_gate(
-    gate_id: str, url: str, pgdata: Path, out: Path, runs: int, results, statements=None
+    gate_id: str,
+    url: str,
+    pgdata: Path,
+    out: Path,
+    runs: int,
+    results,
+    statements=None,
+    psql: bool = True,
 ) -> tuple[Measured, list]:
     """`runs` samples of the gate; its statements are captured unless given (as returned)."""
     measured = Measured()
@@ -252,7 +269,8 @@ def measure_gate(
         measured.seconds.append(seconds)
         measured.peak_rss_mb.append(rss)
         measured.statuses.append(status_of(code))
-        measured.psql_seconds.append(run_psql(url, runbook_sql, load.END - window, load.END))
+        if psql:
+            measured.psql_seconds.append(run_psql(url, runbook_sql, load.END - window, load.END))
     if statements is None:
         statements, measured.capture_status = capture_statements(gate_id, url, pgdata, out)
     measured.statements = len(statements)

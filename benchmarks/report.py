@@ -126,12 +126,13 @@ def gate_rows(results: dict) -> list[str]:
     ]
     for gate_id, by_table in results["gates"].items():
         for table, m in by_table.items():
-            ratio = median(m["seconds"]) / median(m["psql_seconds"])
+            psql = m["psql_seconds"]
+            ratio = f"{median(m['seconds']) / median(psql):.1f}" if psql else "-"
             rows.append(
                 f"| {gate_id} | {table} | {spread(m['seconds'])} | "
                 f"{spread(m['sql_ms'], '', 1)} | {m['statements']} | "
-                f"{spread(m['peak_rss_mb'], '', 0)} | {spread(m['psql_seconds'])} | "
-                f"{ratio:.1f} | {', '.join(sorted(set(m['statuses'])))} |"
+                f"{spread(m['peak_rss_mb'], '', 0)} | {spread(psql)} | "
+                f"{ratio} | {', '.join(sorted(set(m['statuses'])))} |"
             )
     return rows
 
@@ -259,7 +260,9 @@ def render(results: dict, raw_name: str) -> str:
             "## Per gate",
             "Peak RSS: the runner plus its kernel, summed, polled every 100 ms. psql -f: the "
             "runbook queries (queries/runbook/*.sql) over the gate's window, as an operator "
-            "would run the runbook's SQL file. Statements: how many the capture found.",
+            "would run the runbook's SQL file"
+            + ("" if results.get("psql", True) else " (not measured in this run: --no-psql)")
+            + ". Statements: how many the capture found.",
             "\n".join(gate_rows(results)),
             "## Per query",
             "\n".join(query_rows(results)),
