@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 KERNEL := rollout-gates
 CI_DB_URL ?= postgresql://postgres@127.0.0.1:5432/test
+BENCH_ARGS ?=
 
 .PHONY: help install demo test test-db lint format bench oc clean
 
@@ -31,8 +32,8 @@ test: $(INSTALLED)  ## lint, then the test suite against the embedded Postgres
 test-db: $(INSTALLED)  ## the database tests against the Postgres 15 service (CI)
 	ROLLOUT_TEST_DB_URL=$(CI_DB_URL) $(BIN)/pytest -m db
 
-bench: $(INSTALLED)  ## gate cost at 100k, 1M and 10M events vs psql -f (not in `make test`; ~40 min)
-	cd benchmarks && ../$(BIN)/python bench.py
+bench: $(INSTALLED)  ## start-up vs papermill; gate cost at 1x, 10x, 100x events/h in 10M rows (not in `make test`; ~50 min); BENCH_ARGS=--quick to try it
+	cd benchmarks && ../$(BIN)/python bench.py $(BENCH_ARGS)
 
 oc: $(INSTALLED)  ## operating characteristics of the rate rules, for docs/statistics.md (not in `make test`; ~15 min on 2 cores)
 	cd benchmarks && ../$(BIN)/python operating_characteristics.py $(OC_ARGS)

@@ -1,11 +1,16 @@
-"""`make bench`: gate cost against table size, side by side with `psql -f` of the runbook queries.
+"""`make bench`: gate cost against the window's work, and start-up against plain papermill.
 
-For each size: load the table (load.py), then per gate, RUNS times each: `rollout-gates run` end
-to end (wall time, peak RSS of the runner and its kernel); `psql -f` of the runbook's queries
-over the gate's window; EXPLAIN (ANALYZE, BUFFERS) of each of the gate's statements, captured
-with its parameters by auto_explain in one extra run. Then `run all --jobs 1` against `--jobs 2`.
-Writes a JSON file of the raw numbers and RESULTS.md. Runs on its own embedded server
-(ROLLOUT_BENCH_PGDATA), never the demo's or the tests'.
+First the floor: `rollout-gates run full-health` and papermill of a minimal notebook (pandas,
+SQLAlchemy, matplotlib: one query, one figure) on the same kernel, alternating, on a small
+table. Then one table of --size rows per density (1x, 10x, 100x today's events per hour in the
+gates' windows; load.py), with the live schema's indexes only (primary key, created_at): per
+gate, RUNS times each: `rollout-gates run` end to end (wall time, peak RSS of the runner and its
+kernel); `psql -f` of the runbook's queries over the gate's window; EXPLAIN (ANALYZE, BUFFERS)
+of each of the gate's statements, captured with its parameters by auto_explain in one extra
+run (a gate whose capture finds no statement is an error, never 0 ms). Then the index that
+`rollout-gates doctor` suggests is built and the same is measured again. Optionally `run all
+--jobs 1` against `--jobs 2`. Writes a JSON file of the raw numbers and RESULTS.md after every
+table. Runs on its own embedded server (ROLLOUT_BENCH_PGDATA), never the demo's or the tests'.
 """
 
 import argparse
@@ -20,21 +25,30 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
 import load
+import nbformat
 import psutil
 import psycopg
 import report
 
+# Every import of rollout_gates is here, so that a move of its modules is one edit.
 from rollout_gates.config import params as config
 from rollout_gates.core import layout, timefmt
 from rollout_gates.gates import gate_ids, gate_module
-from rollout_gates.ops import admin, embedded
+from rollout_gates.ops import admin, doctor, embedded
+from rollout_gates.run import runner
+from rollout_gates.telemetry import db
 
-SIZES = {"100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
+RUNBOOK_QUERIES = resources.files("rollout_gates.telemetry").joinpath("queries", "runbook")
+
+SIZES = {"100k": 100_000, "400k": 400_000, "1m": 1_000_000, "10m": 10_000_000}
+FLOOR_ROWS = 100_000  # the start-up comparison's table: today's density, little SQL
+QUICK = {"size": "400k", "densities": "1,4", "runs": 1, "index_runs": 1, "floor_pairs": 2}
+FULL = {"size": "10m", "densities": "1,10,100", "runs": 3, "index_runs": 3, "floor_pairs": 10}
 HERE = Path(__file__).parent
 # Parameters a gate would otherwise take from a flag ledger the benchmark does not have.
 SETTINGS = {
@@ -48,11 +62,13 @@ AUTO_EXPLAIN = (
 )
 PLAN_LOG = re.compile(r"duration: ([0-9.]+) ms\s+plan:\s*")
 PARAMETER = re.compile(r"\$([0-9]+) = (NULL|'(?:[^']|'')*')")
+# metrics.load_query starts every gate statement with this comment line naming its query.
+QUERY_NAME = re.compile(r"^\s*" + re.escape(db.QUERY_NAME_PREFIX) + r"(\S+)")
 
 
 @dataclass
 class Measured:
-    """One gate at one size: RUNS samples of each measure, and the last plans seen."""
+    """One gate on one table: RUNS samples of each measure, and the last plans seen."""
 
     seconds: list[float] = field(default_factory=list)
     peak_rss_mb: list[float] = field(default_factory=list)
@@ -62,16 +78,28 @@ class Measured:
     query_buffers: dict[str, int] = field(default_factory=dict)
     psql_seconds: list[float] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    statements: int = 0
+    capture_status: str = ""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100k,1m,10m", help="comma-separated: 100k, 1m, 10m")
-    parser.add_argument("--runs", type=int, default=5, help="samples of each measure")
+    parser.add_argument("--quick", action="store_true", help=f"a quick try: {QUICK}")
+    parser.add_argument("--size", help=f"rows of each table: {', '.join(SIZES)} (10m)")
+    parser.add_argument("--densities", help="comma-separated multiples of today's events/hour")
+    parser.add_argument("--runs", type=int, help="samples of each measure (3)")
+    parser.add_argument("--index-runs", type=int, help="samples with the doctor's index (3)")
+    parser.add_argument("--floor-pairs", type=int, help="start-up pairs, 0 to skip (10)")
+    parser.add_argument("--no-index", action="store_true", help="skip the doctor's index")
+    parser.add_argument("--no-psql", action="store_true", help="skip `psql -f` of the runbook")
     parser.add_argument("--gates", default="", help="comma-separated gate ids (default: all)")
-    parser.add_argument("--jobs-size", default="1m", help="table size of the --jobs comparison")
+    parser.add_argument("--jobs-density", default="", help="density of the --jobs comparison")
+    parser.add_argument("--profile", action="store_true", help="cProfile full-health once")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     args = parser.parse_args()
+    for name, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     pgdata = Path(
         os.environ.get("ROLLOUT_BENCH_PGDATA", "~/.cache/rollout-gates/bench/pgdata")
     ).expanduser()
@@ -80,40 +108,94 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="rollout-gates-bench-"))
     results = {
         "started": datetime.now(UTC).isoformat(),
+        "command": " ".join(sys.argv[1:]),
         "machine": machine_facts(server),
         "runs": args.runs,
+        "index_runs": args.index_runs,
+        "size": args.size,
+        "psql": not args.no_psql,
+        "tables": [],
         "loads": {},
         "gates": {},
+        "floor": {},
         "jobs": {},
         "load_samples": [],
     }
-    for size in args.sizes.split(","):
-        say(f"loading {size} ({SIZES[size]:,} events) ...")
-        url, steps, rows = load.load_table(server, f"bench_{size}", SIZES[size])
-        results["loads"][size] = {"seconds": steps, "rows": rows, "bytes": table_bytes(url)}
-        say(f"  {rows:,} rows in {steps['total']:.1f}s")
-        for gate_id in gates:
-            measured = measure_gate(gate_id, url, pgdata, out, args.runs, results)
-            results["gates"].setdefault(gate_id, {})[size] = measured.__dict__
-            say(
-                f"  {gate_id:<14} {statistics.median(measured.seconds):6.2f}s "
-                f"sql {statistics.median(measured.sql_ms):8.1f}ms "
-                f"rss {statistics.median(measured.peak_rss_mb):6.0f}MB "
-                f"psql {statistics.median(measured.psql_seconds):5.2f}s {measured.statuses[-1]}"
-            )
-        if size == args.jobs_size:
-            results["jobs"] = measure_jobs(url, out, args.runs, results)
-            results["profile"] = profile_gate("full-health", url, out, size)
-        if not args.keep and size != args.sizes.split(",")[-1]:
-            admin.drop_database(server, f"bench_{size}")
-    results["finished"] = datetime.now(UTC).isoformat()
     stamp = layout.stamp(datetime.now(UTC))
     raw = HERE / "results" / f"{stamp}.json"
+    if args.floor_pairs:
+        say(f"start-up: {args.floor_pairs} pairs on a {FLOOR_ROWS:,}-row table ...")
+        url, _, _ = load.load_table(server, "bench_floor", FLOOR_ROWS)
+        results["floor"] = measure_floor(url, out, args.floor_pairs, results)
+        admin.drop_database(server, "bench_floor")
+        write_results(results, raw)
+    for density in map(int, args.densities.split(",")):
+        label = f"{density}x"
+        database = f"bench_{args.size}_{label}"
+        say(f"loading {args.size} ({SIZES[args.size]:,} events) at {label} ...")
+        url, steps, rows = load.load_table(server, database, SIZES[args.size], density)
+        results["loads"][label] = {
+            "size": args.size,
+            "psql": not args.no_psql,
+            "density": density,
+            "events_per_hour": load.RECENT_EVENTS * density / (load.RECENT / timedelta(hours=1)),
+            "seconds": steps,
+            "rows": rows,
+            "bytes": table_bytes(url),
+        }
+        say(f"  {rows:,} rows in {steps['total']:.1f}s")
+        captured = {}
+        for gate_id in gates:
+            measured, captured[gate_id] = measure_gate(
+                gate_id, url, pgdata, out, args.runs, results, psql=not args.no_psql
+            )
+            record(results, label, gate_id, measured)
+        if str(density) == args.jobs_density:
+            results["jobs"] = measure_jobs(url, out, args.runs, results)
+        if args.profile and density == min(map(int, args.densities.split(","))):
+            results["profile"] = profile_gate("full-health", url, out, label)
+        write_results(results, raw)
+        if not args.no_index:
+            results["loads"][label]["doctor_index"] = add_doctor_index(url)
+            for gate_id in gates:
+                measured, _ = measure_gate(
+                    gate_id,
+                    url,
+                    pgdata,
+                    out,
+                    args.index_runs,
+                    results,
+                    captured[gate_id],
+                    psql=not args.no_psql,
+                )
+                record(results, f"{label} +index", gate_id, measured)
+            write_results(results, raw)
+        if not args.keep:
+            admin.drop_database(server, database)
+    results["finished"] = datetime.now(UTC).isoformat()
+    write_results(results, raw)
+    shutil.rmtree(out, ignore_errors=True)
+    say(f"wrote {HERE / 'RESULTS.md'} and {raw}")
+
+
+def record(results: dict, label: str, gate_id: str, measured: Measured) -> None:
+    if label not in results["tables"]:
+        results["tables"].append(label)
+    results["gates"].setdefault(gate_id, {})[label] = measured.__dict__
+    say(
+        f"  {label:<12} {gate_id:<14} {statistics.median(measured.seconds):6.2f}s "
+        f"sql {statistics.median(measured.sql_ms):9.1f}ms "
+        f"rss {statistics.median(measured.peak_rss_mb):6.0f}MB "
+        f"psql {report.median(measured.psql_seconds):6.2f}s {measured.statuses[-1]}"
+    )
+
+
+def write_results(results: dict, raw: Path) -> None:
+    """The raw JSON and RESULTS.md as measured so far (a run cut short still reports)."""
+    results.setdefault("finished", None)
     raw.parent.mkdir(exist_ok=True)
     raw.write_text(json.dumps(results, indent=1, default=str))
     (HERE / "RESULTS.md").write_text(report.render(results, raw.name))
-    shutil.rmtree(out, ignore_errors=True)
-    say(f"wrote {HERE / 'RESULTS.md'} and {raw}")
 
 
 def say(message: str) -> None:
@@ -167,59 +249,82 @@ def run_watched(command: list[str], env: dict | None = None) -> tuple[float, flo
     return time.perf_counter() - began, peak / 2**20, process.returncode
 
 
-def measure_gate(gate_id: str, url: str, pgdata: Path, out: Path, runs: int, results) -> Measured:
+def measure_gate(
+    gate_id: str,
+    url: str,
+    pgdata: Path,
+    out: Path,
+    runs: int,
+    results,
+    statements=None,
+    psql: bool = True,
+) -> tuple[Measured, list]:
+    """`runs` samples of the gate; its statements are captured unless given (as returned)."""
     measured = Measured()
     runbook_sql = runbook_file(out)
-    window = config.load_params(
-        gate_module(gate_id).SPEC.params_model, gate_id, gate_module(gate_id).SPEC.env, {}
-    ).window
+    window = gate_window(gate_id)
     for _ in range(runs):
         results["load_samples"].append(os.getloadavg()[0])
         seconds, rss, code = run_watched(gate_command(gate_id, url, out))
         measured.seconds.append(seconds)
         measured.peak_rss_mb.append(rss)
-        measured.statuses.append({0: "PASS", 1: "FAIL", 3: "INCONCLUSIVE"}.get(code, "ERROR"))
-        measured.psql_seconds.append(run_psql(url, runbook_sql, load.END - window, load.END))
-    # One run with auto_explain logs each statement with its parameters; each is then
-    # replayed `runs` times under EXPLAIN (ANALYZE, BUFFERS) instead of rerunning the gate.
-    log = pgdata / "log"
-    offset = log.stat().st_size
-    run_watched(gate_command(gate_id, url, out), env={**os.environ, "PGOPTIONS": AUTO_EXPLAIN})
-    statements = logged_statements(log.read_text(errors="replace")[offset:])
+        measured.statuses.append(status_of(code))
+        if psql:
+            measured.psql_seconds.append(run_psql(url, runbook_sql, load.END - window, load.END))
+    if statements is None:
+        statements, measured.capture_status = capture_statements(gate_id, url, pgdata, out)
+    measured.statements = len(statements)
     for _ in range(runs):
         explain_statements(url, statements, measured)
-    return measured
+    return measured, statements
 
 
-def query_names() -> dict[str, str]:
-    """First line of each queries/**/*.sql -> its name (runbook/quick_health_check)."""
-    root = resources.files("rollout_gates.telemetry").joinpath("queries")
-    names = {}
-    for folder, prefix in ((root, ""), (root.joinpath("runbook"), "runbook/")):
-        for entry in folder.iterdir():
-            if entry.name.endswith(".sql"):
-                names[first_line(entry.read_text())] = prefix + entry.name[:-4]
-    return names
+def gate_window(gate_id: str) -> timedelta:
+    spec = gate_module(gate_id).SPEC
+    return config.load_params(spec.params_model, gate_id, spec.env, {}).window
 
 
-def first_line(sql: str) -> str:
-    """A statement's first line with its parameters blanked: `:name` as written, `$1` as sent."""
-    return re.sub(r"(?<!:):[a-z_]+|\$[0-9]+", "?", sql.lstrip().splitlines()[0])
+def status_of(code: int) -> str:
+    return {0: "PASS", 1: "FAIL", 3: "INCONCLUSIVE"}.get(code, "ERROR")
 
 
-def logged_statements(log_text: str) -> list[tuple[str, str, str]]:
-    """(query name, text, parameters as SQL literals) of each gate statement auto_explain logged."""
-    names = query_names()
+def capture_statements(gate_id: str, url: str, pgdata: Path, out: Path) -> tuple[list, str]:
+    """One run with auto_explain logging each statement with its parameters; each is then
+    replayed under EXPLAIN (ANALYZE, BUFFERS) instead of rerunning the gate. Every gate reads
+    the database (database_facts at least), so a capture without statements is an error: the
+    SQL time would read 0 ms."""
+    log = pgdata / "log"
+    offset = log.stat().st_size
+    env = {**os.environ, "PGOPTIONS": AUTO_EXPLAIN}
+    _, _, code = run_watched(gate_command(gate_id, url, out), env=env)
+    with log.open("rb") as stream:
+        stream.seek(offset)
+        text = stream.read().decode(errors="replace")
+    statements, plans = logged_statements(text)
+    if not statements:
+        raise RuntimeError(
+            f"{gate_id}: auto_explain logged {plans} plans in {log} but no gate statement "
+            f"(none whose text starts with {db.QUERY_NAME_PREFIX!r}); the run exited "
+            f"{code} ({status_of(code)}). Refusing to report 0 ms of SQL."
+        )
+    return statements, status_of(code)
+
+
+def logged_statements(log_text: str) -> tuple[list[tuple[str, str, list[str]]], int]:
+    """(query name, text, parameters as SQL literals) of each gate statement auto_explain
+    logged, told by the comment line naming its query; and how many plans were logged."""
     decoder = json.JSONDecoder()
     statements = []
+    plans = 0
     for match in PLAN_LOG.finditer(log_text):
         plan, _ = decoder.raw_decode(log_text, match.end())
-        name = names.get(first_line(plan["Query Text"]))
+        plans += 1
+        name = QUERY_NAME.match(plan["Query Text"])
         if name is not None:  # not the session's own SET statements or catalogue lookups
             found = PARAMETER.findall(plan.get("Query Parameters", ""))
             literals = [value for _, value in sorted(found, key=lambda pair: int(pair[0]))]
-            statements.append((name, plan["Query Text"].strip().rstrip(";"), literals))
-    return statements
+            statements.append((name[1], plan["Query Text"].strip().rstrip(";"), literals))
+    return statements, plans
 
 
 def literal_type(literal: str) -> str:
@@ -244,6 +349,7 @@ def explain_statements(url: str, statements, measured: Measured) -> None:
     per_query: dict[str, float] = {}
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("SET default_transaction_read_only = on")
+        connection.execute("SET TIME ZONE 'UTC'")  # as the gates' sessions (db.py)
         for number, (name, text, literals) in enumerate(statements):
             types = f"({', '.join(map(literal_type, literals))})" if literals else ""
             connection.execute(f"PREPARE s{number} {types} AS {text}")
@@ -265,7 +371,8 @@ def explain_statements(url: str, statements, measured: Measured) -> None:
 def scan_nodes(node: dict) -> list[str]:
     """How the plan reads observability_events: node types with their index names."""
     found = []
-    if node.get("Relation Name") == "observability_events" or "Index Name" in node:
+    index = node.get("Index Name", "")
+    if node.get("Relation Name") == "observability_events" or index.startswith("observability"):
         found.append(f"{node['Node Type']} {node.get('Index Name', '')}".strip())
     for child in node.get("Plans", []):
         found += scan_nodes(child)
@@ -276,8 +383,9 @@ def runbook_file(out: Path) -> Path:
     """queries/runbook/*.sql as one psql script, windows as psql variables."""
     path = out / "runbook.sql"
     if not path.exists():
-        folder = resources.files("rollout_gates.telemetry").joinpath("queries", "runbook")
-        scripts = [entry.read_text() for entry in folder.iterdir() if entry.name.endswith(".sql")]
+        scripts = [
+            entry.read_text() for entry in RUNBOOK_QUERIES.iterdir() if entry.name.endswith(".sql")
+        ]
         text = "\n".join(scripts)
         path.write_text(re.sub(r"(?<!:):(window_start|window_end)\b", r":'\1'", text))
     return path
@@ -290,6 +398,102 @@ def run_psql(url: str, script: Path, start: datetime, end: datetime) -> float:
     began = time.perf_counter()
     subprocess.run([*command, "-f", str(script)], check=True)
     return time.perf_counter() - began
+
+
+def add_doctor_index(url: str) -> dict:
+    """Build what `rollout-gates doctor` suggests for this table, as it prints it."""
+    suggestions = doctor.diagnose(url).suggestions
+    if not suggestions:
+        raise RuntimeError("rollout-gates doctor suggested no index for the benchmark table")
+    before = table_bytes(url)
+    began = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("SET maintenance_work_mem = '512MB'")
+        for statement in suggestions:
+            connection.execute(statement)
+    seconds = time.perf_counter() - began
+    say(f"  doctor's index built in {seconds:.1f}s")
+    return {"statements": suggestions, "seconds": seconds, "bytes": table_bytes(url) - before}
+
+
+FLOOR_SOURCE = [
+    "import os\n\nimport matplotlib.pyplot as plt\nimport pandas as pd\nimport sqlalchemy as sa",
+    "url = os.environ['ROLLOUT_DB_URL'].replace('postgresql://', 'postgresql+psycopg://', 1)\n"
+    "engine = sa.create_engine(url)\n"
+    "query = sa.text(\n"
+    "    'SELECT date_trunc(\\'minute\\', created_at) AS minute, count(*) AS events'\n"
+    "    ' FROM observability_events WHERE created_at >= :start AND created_at < :end'\n"
+    "    ' GROUP BY 1 ORDER BY 1'\n"
+    ")\n"
+    "with engine.connect() as connection:\n"
+    "    frame = pd.read_sql(query, connection, params={'start': START, 'end': END})\n"
+    "frame",
+    "figure, axes = plt.subplots(figsize=(8, 3))\n"
+    "axes.plot(frame['minute'], frame['events'])\n"
+    "axes.set_ylabel('events per minute')\n"
+    "plt.show()",
+]
+
+
+def floor_notebook(out: Path, gate_id: str) -> Path:
+    """The minimal notebook: pandas, SQLAlchemy, matplotlib; one query of the gate's window,
+    one figure."""
+    start = load.END - gate_window(gate_id)
+    window = f"START, END = {start.isoformat()!r}, {load.END.isoformat()!r}"
+    cells = [nbformat.v4.new_code_cell(source) for source in FLOOR_SOURCE]
+    cells.insert(1, nbformat.v4.new_code_cell(window))
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {
+        "name": runner.KERNEL_NAME,
+        "display_name": runner.KERNEL_NAME,
+        "language": "python",
+    }
+    path = out / "floor.ipynb"
+    path.write_text(nbformat.writes(notebook))
+    return path
+
+
+def measure_floor(url: str, out: Path, pairs: int, results, gate_id: str = "full-health") -> dict:
+    """`rollout-gates run GATE` against `papermill` of the minimal notebook on the same kernel:
+    one unmeasured run of each, then `pairs` pairs, the order swapped every pair."""
+    notebook = floor_notebook(out, gate_id)
+    commands = {
+        "gate": gate_command(gate_id, url, out),
+        "papermill": [
+            sys.executable, "-m", "papermill", str(notebook), str(out / "floor-out.ipynb"),
+            "-k", runner.KERNEL_NAME, "--no-progress-bar",
+        ],
+    }  # fmt: skip
+    env = {**os.environ, "ROLLOUT_DB_URL": url}
+    for name, command in commands.items():
+        _, _, code = run_watched(command, env=env)
+        if name == "papermill" and code != 0:
+            raise RuntimeError(f"papermill of {notebook} exited {code}")
+    samples = {name: [] for name in commands}
+    statuses = []
+    for pair in range(pairs):
+        order = list(commands) if pair % 2 == 0 else list(reversed(commands))
+        for name in order:
+            results["load_samples"].append(os.getloadavg()[0])
+            seconds, _, code = run_watched(commands[name], env=env)
+            samples[name].append(seconds)
+            if name == "gate":
+                statuses.append(status_of(code))
+    ratios = [g / p for g, p in zip(samples["gate"], samples["papermill"], strict=True)]
+    say(
+        f"  {gate_id} {statistics.median(samples['gate']):.2f}s, papermill "
+        f"{statistics.median(samples['papermill']):.2f}s: median ratio "
+        f"{statistics.median(ratios):.2f}"
+    )
+    return {
+        "gate": gate_id,
+        "rows": FLOOR_ROWS,
+        "notebook": FLOOR_SOURCE,
+        "gate_seconds": samples["gate"],
+        "papermill": samples["papermill"],
+        "ratios": ratios,
+        "statuses": statuses,
+    }
 
 
 def measure_jobs(url: str, out: Path, runs: int, results) -> dict:

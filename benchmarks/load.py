@@ -1,9 +1,10 @@
 """Load benchmark tables of observability_events, generated server-side by generate.sql.
 
 Every table spans 30 days before END. The last 15 days (the longest span a gate reads: cleanup's
-14-day lookback plus grace) always hold the same 50,000 rows, the density of a 100k-event table
-and of today's platform (about 3,300 events a day); the first 15 days hold the rest. So each
-gate's window has the same events per hour at every size, and only the table grows.
+14-day lookback plus grace) hold DENSITY x 50,000 rows: at density 1 today's platform (about
+3,300 events a day, 139 an hour), at 100 about 14,000 an hour; the first 15 days hold the rest.
+So at one density each gate's window has the same events per hour at every size, and only the
+table grows; at one size, the density sets how much work the windows hold.
 """
 
 import subprocess
@@ -15,6 +16,8 @@ from pathlib import Path
 import psycopg
 
 from rollout_gates.ops import admin
+
+SCHEMA = resources.files("rollout_gates.ops").joinpath("schema.sql")
 
 END = datetime(2026, 11, 28, tzinfo=UTC)
 SPAN = timedelta(days=30)
@@ -28,12 +31,18 @@ MIGRATION_ONLY_INDEXES = ("observability_events_source_idx", "observability_even
 PRIMARY_KEY = "observability_events_pkey"
 
 
-def load_table(server_url: str, database: str, events: int) -> tuple[str, dict[str, float], int]:
-    """Create `database` with `events` rows; returns its URL, seconds per load step, the rows.
+def load_table(
+    server_url: str, database: str, events: int, density: int = 1
+) -> tuple[str, dict[str, float], int]:
+    """Create `database` with `events` rows, `density` x today's in the last 15 days; returns
+    its URL, seconds per load step, the rows.
 
     The regions load side by side (the history in two halves), into a table without indexes;
     then the primary key and the created_at index are built and the table analyzed.
     """
+    recent = RECENT_EVENTS * density
+    if recent > events:
+        raise ValueError(f"{events:,} events cannot hold {density}x ({recent:,} in 15 days)")
     url = admin.create_database(server_url, database, replace=True)
     began = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as connection:
@@ -42,17 +51,17 @@ def load_table(server_url: str, database: str, events: int) -> tuple[str, dict[s
         connection.execute("DROP INDEX observability_events_created_at_idx")
         connection.execute(f"ALTER TABLE observability_events DROP CONSTRAINT {PRIMARY_KEY}")
     history_start, middle = END - SPAN, END - SPAN + (SPAN - RECENT) / 2
-    history = events - RECENT_EVENTS
+    history = events - recent
     loads = [
         generate_region(url, history_start, middle, history // 2, HISTORY_SEED),
         generate_region(url, middle, END - RECENT, history - history // 2, HISTORY_SEED + 1),
-        generate_region(url, END - RECENT, END, RECENT_EVENTS, RECENT_SEED),
+        generate_region(url, END - RECENT, END, recent, RECENT_SEED),
     ]
     for process in loads:
         if process.wait() != 0:
             raise RuntimeError(f"generate.sql failed for {database}")
     inserted = time.perf_counter()
-    schema = resources.files("rollout_gates.ops").joinpath("schema.sql").read_text()
+    schema = SCHEMA.read_text()
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute("SET maintenance_work_mem = '512MB'")
         connection.execute("ALTER TABLE observability_events ADD PRIMARY KEY (id)")

@@ -1,9 +1,13 @@
 """Start-up before and after: `rollout-gates run GATE` of a base revision against this tree.
 
+With --floor instead: `rollout-gates run GATE` against papermill of a minimal notebook on the
+same kernel (pandas, SQLAlchemy, matplotlib; one query, one figure), alternating, RUNS pairs:
+the comparison `make bench` makes first (bench.measure_floor), on its own.
+
 The base revision's lib/, notebooks/ and params/ are exported with `git archive` and put first
 on PYTHONPATH (the kernel inherits it), so both run with the same interpreter and packages, on
 the same database, alternating. Also times `import nbformat` with and without rfc3987_syntax.
-Usage: python startup.py DB_URL [--base main] [--gate full-health] [--runs 5]
+Usage: python startup.py DB_URL [--base main | --floor] [--gate full-health] [--runs 5]
 """
 
 import argparse
@@ -30,8 +34,16 @@ def main() -> None:
     parser.add_argument("--base", default="main")
     parser.add_argument("--gate", default="full-health")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--floor", action="store_true", help="against papermill, not --base")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="rollout-gates-startup-"))
+    if args.floor:
+        floor = bench.measure_floor(args.db_url, base, args.runs, {"load_samples": []}, args.gate)
+        print(f"`rollout-gates run {args.gate}` against papermill of a minimal notebook:")
+        print(f"- {args.gate}: {report.spread(floor['gate_seconds'], ' s')}")
+        print(f"- papermill: {report.spread(floor['papermill'], ' s')}")
+        print(f"- ratio of each pair: {report.spread(floor['ratios'])}")
+        return
     archive = subprocess.run(
         ["git", "archive", args.base, "lib", "notebooks", "params"],
         cwd=HERE.parent,
