@@ -229,9 +229,8 @@ def fetch_in_flight(
     import pandas as pd
 
     from ..telemetry.metrics import fetch_frame
-    from ..telemetry.planner import legacy_binds
+    from ..telemetry.planner import LEGACY_EVENT_BINDS, V3_EVENT_BINDS, legacy_binds
 
-    binds = legacy_binds(taxonomy)
     outcomes = taxonomy["coordinator"]["outcomes"]
     frame = fetch_frame(
         connection,
@@ -242,17 +241,7 @@ def fetch_in_flight(
         outcome_types=list(outcomes.values()),
         decided_types=decided_types(taxonomy),
         state_machine_source=taxonomy["state_machine"]["source"],
-        **{
-            k: binds[k]
-            for k in (
-                "legacy_sources",
-                "inline_source",
-                "started_type",
-                "mirror_trigger",
-                "v3_sources",
-                "coordinator_source",
-            )
-        },
+        **legacy_binds(taxonomy, *LEGACY_EVENT_BINDS, *V3_EVENT_BINDS),
     )
     for column in ("first_coordinator_event", "last_coordinator_event"):
         frame[column] = pd.to_datetime(frame[column], utc=True)

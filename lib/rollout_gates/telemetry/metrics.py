@@ -88,6 +88,7 @@ def fetch_outcomes(
         connection,
         "outcome_buckets",
         **window.binds(),
+        as_of=window.end,
         **coordinator_binds(taxonomy),
         bucket=bucket,
         grace=grace,

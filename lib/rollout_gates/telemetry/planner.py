@@ -36,11 +36,18 @@ def _moment(value) -> datetime | None:
 # --- query bindings ----------------------------------------------------------------------------
 
 
-def legacy_binds(taxonomy: dict) -> dict:
-    """Event names the legacy and V3 queries bind, all from params/taxonomy.yaml."""
+# What tells a legacy planner event (legacy sources, the inline path, auto_assign.started,
+# less the coordinator's mirror events) and a V3 one, as the queries bind them.
+LEGACY_EVENT_BINDS = ("legacy_sources", "inline_source", "started_type", "mirror_trigger")
+V3_EVENT_BINDS = ("v3_sources", "coordinator_source")
+
+
+def legacy_binds(taxonomy: dict, *names: str) -> dict:
+    """Event names the legacy and V3 queries bind, all from params/taxonomy.yaml; only
+    `names`, when given (a query binds only the names it uses)."""
     legacy = taxonomy["legacy"]
     coordinator = taxonomy["coordinator"]
-    return {
+    binds = {
         "legacy_sources": list(legacy["sources"]),
         "inline_source": legacy["inline_source"],
         "started_type": legacy["started"],
@@ -53,6 +60,7 @@ def legacy_binds(taxonomy: dict) -> dict:
         "active_mode": coordinator["active_mode"],
         "activity_sources": list(taxonomy["booking_activity_sources"]),
     }
+    return {name: binds[name] for name in names} if names else binds
 
 
 # --- legacy activity -----------------------------------------------------------------------------
@@ -83,13 +91,12 @@ class LegacyActivity:
 def fetch_legacy_activity(
     connection: Connection, taxonomy: dict, window: Window, grace: timedelta
 ) -> LegacyActivity:
-    binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
         "legacy_activity",
         **window.binds(),
         handled_before=window.end - grace,
-        **{k: binds[k] for k in _ACTIVITY_BINDS},
+        **legacy_binds(taxonomy, *_ACTIVITY_BINDS),
         **arrival_binds(taxonomy),
     )
     row = frame.iloc[0]
@@ -115,34 +122,16 @@ def fetch_legacy_activity(
     )
 
 
-_ACTIVITY_BINDS = (
-    "legacy_sources",
-    "inline_source",
-    "started_type",
-    "succeeded_types",
-    "mirror_trigger",
-    "phantom_event",
-    "activity_sources",
-)
+_ACTIVITY_BINDS = (*LEGACY_EVENT_BINDS, "succeeded_types", "phantom_event", "activity_sources")
 
 
 def fetch_legacy_events(connection: Connection, taxonomy: dict, window: Window) -> pd.DataFrame:
     """Legacy-source events per (source, event_type, v3_mirror, legacy_activity), with times."""
-    binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
         "legacy_events",
         **window.binds(),
-        **{
-            k: binds[k]
-            for k in (
-                "legacy_sources",
-                "inline_source",
-                "started_type",
-                "mirror_trigger",
-                "phantom_event",
-            )
-        },
+        **legacy_binds(taxonomy, *LEGACY_EVENT_BINDS, "phantom_event"),
     )
     return _utc_columns(frame, "first_at", "last_at")
 
@@ -199,12 +188,11 @@ def fetch_v3_events(
     connection: Connection, taxonomy: dict, window: Window
 ) -> tuple[V3Events, pd.DataFrame]:
     """(the totals, one row per source and event type with count, bookings, first and last)."""
-    binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
         "v3_events",
         **window.binds(),
-        **{k: binds[k] for k in ("v3_sources", "legacy_sources", "mirror_trigger")},
+        **legacy_binds(taxonomy, "v3_sources", "legacy_sources", "mirror_trigger"),
     )
     frame = _utc_columns(frame, "first_at", "last_at")
     total = frame[frame["is_total"].astype(bool)]
@@ -237,26 +225,19 @@ def fetch_activity_buckets(
     connection: Connection, taxonomy: dict, window: Window, bucket: timedelta
 ) -> pd.DataFrame:
     """Per bucket (aligned to the window end, every bucket present): bookings, legacy, V3."""
-    binds = legacy_binds(taxonomy)
     frame = fetch_frame(
         connection,
         "planner_activity_buckets",
         **window.binds(),
         bucket=bucket,
-        **{
-            k: binds[k]
-            for k in (
-                "legacy_sources",
-                "inline_source",
-                "started_type",
-                "mirror_trigger",
-                "v3_sources",
-                "coordinator_source",
-                "start_type",
-                "active_mode",
-                "activity_sources",
-            )
-        },
+        **legacy_binds(
+            taxonomy,
+            *LEGACY_EVENT_BINDS,
+            *V3_EVENT_BINDS,
+            "start_type",
+            "active_mode",
+            "activity_sources",
+        ),
         **arrival_binds(taxonomy),
     )
     frame = _utc_columns(frame, "bucket_start", "first_active_start")

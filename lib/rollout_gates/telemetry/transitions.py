@@ -80,6 +80,7 @@ def fetch_stuck_bookings(
         connection,
         "success_stuck_bookings",
         **window.binds(),
+        as_of=window.end,
         **state_machine_binds(taxonomy),
         terminal_states=list(taxonomy["state_machine"]["terminal_states"]),
         stuck_after=stuck_after,

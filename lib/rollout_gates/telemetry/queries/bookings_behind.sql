@@ -4,20 +4,8 @@
 -- inside a gate's window lists what its bucket counted); a :pendable_classes outcome
 -- younger than :grace at :as_of is pending and counts against nothing yet. The first
 -- :max_listed by decision time, and how many there are in all.
-WITH outcome_events AS (
-    SELECT id, booking_id, restaurant_id, event_type, created_at
-    FROM observability_events
-    WHERE created_at >= :window_start
-      AND created_at < :as_of
-      AND source = :coordinator_source
-      AND event_type = ANY(:outcome_types)
-      AND booking_id IS NOT NULL
-),
-latest AS (
-    SELECT DISTINCT ON (booking_id) booking_id, restaurant_id, event_type, created_at
-    FROM outcome_events
-    ORDER BY booking_id, created_at DESC, id DESC
-),
+WITH
+-- part: latest_outcome,
 classified AS (
     SELECT
         booking_id,

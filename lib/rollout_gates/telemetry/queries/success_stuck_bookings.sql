@@ -6,7 +6,8 @@
 -- the shipped code never reschedules a retry, and an error leaves the booking where it was)
 -- is a decided failure, counted once, by the success rate: it is not also a stuck booking
 -- (failed_total counts them). Stuck are the bookings no rate sees: no outcome at all, or a
--- success the state machine never reached. Each comes with its latest outcome event.
+-- success the state machine never reached. Each comes with its latest outcome event
+-- (parts/latest_outcome.sql, :as_of being :window_end).
 -- The first row always carries the counts; at most :max_listed bookings are listed,
 -- oldest first (none listed: one row with a NULL booking_id).
 WITH transitions AS (
@@ -38,15 +39,11 @@ non_terminal AS (
     WHERE (last_state IS NULL OR NOT (last_state = ANY(CAST(:terminal_states AS text[]))))
       AND since < :window_end - :stuck_after
 ),
+-- part: latest_outcome,
 latest_outcome AS (
-    SELECT DISTINCT ON (booking_id) booking_id, event_type, created_at
-    FROM observability_events
-    WHERE created_at >= :window_start
-      AND created_at < :window_end
-      AND source = :coordinator_source
-      AND event_type = ANY(:outcome_types)
-      AND booking_id IN (SELECT booking_id FROM non_terminal)
-    ORDER BY booking_id, created_at DESC, id DESC
+    SELECT booking_id, event_type, created_at
+    FROM latest
+    WHERE booking_id IN (SELECT booking_id FROM non_terminal)
 ),
 stuck AS (
     SELECT non_terminal.*
