@@ -17,9 +17,9 @@ each make one call and no query runs twice.
 
 Imports: the runner and the CLI load a gate module for its SPEC on every command, and a gate
 module is loaded before its notebook's kernel has anything to judge. So a gate module's
-top-level imports stay light (config/, core/, rules/rates, rules/runbook, this module): it
-imports telemetry/ (SQLAlchemy, pandas), rules/signals and present/plots (matplotlib) inside
-the functions that use them, and names their types for annotations under TYPE_CHECKING.
+top-level imports stay light (config/, core/, rules/, this module): it imports telemetry/
+(SQLAlchemy, pandas) and present/plots (matplotlib) inside the functions that use them, and
+names their types for annotations under TYPE_CHECKING.
 tests/test_gate_contract.py checks both this and the contract.
 """
 
