@@ -1,11 +1,12 @@
 """Stable for 48 hours: what the stability gates read (rules/stability.py judges it).
 
-`collect` runs the queries of `prerequisites` (staging) and `full-extended`: the phase
-clock's telemetry, the window's outcomes hour by hour, coordinator.error buckets and
-coordinator.circuit_open counts; the tables beside them are for the notebooks.
+`collect(ctx)` is the `collect` of both `prerequisites` (staging) and `full-extended`: it
+runs the phase clock's telemetry, the window's outcomes hour by hour, coordinator.error
+buckets and coordinator.circuit_open counts; the tables beside them, for the notebooks, come
+with the metrics as `metrics.frames`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -35,8 +36,20 @@ from .phase import (
 
 
 @dataclass(frozen=True)
+class StabilityFrames:
+    """The tables a notebook shows and saves."""
+
+    stretch: ActiveStretch  # what telemetry shows of the phase, beside the clock used
+    hourly: pd.DataFrame
+    errors: pd.DataFrame
+    errors_hourly: pd.DataFrame
+    circuit_opens_hourly: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class StabilityMetrics:
-    """Everything the stability rules look at, for one window ending at the as-of."""
+    """Everything the stability rules look at, for one window ending at the as-of, and the
+    frames the notebook shows (None where the metrics were not collected from telemetry)."""
 
     as_of: datetime
     phase: PhaseClock
@@ -46,17 +59,7 @@ class StabilityMetrics:
     circuit_opens: int
     circuit_opens_max_per_hour: int
     outcome_event_buckets: tuple[int, ...] | None = None  # per error bucket: the denominator
-
-
-@dataclass(frozen=True)
-class StabilityFrames:
-    """The tables a notebook shows and saves."""
-
-    stretch: ActiveStretch  # what telemetry shows of the phase, beside the clock used
-    hourly: pd.DataFrame
-    errors: pd.DataFrame
-    errors_hourly: pd.DataFrame
-    circuit_opens_hourly: pd.DataFrame
+    frames: StabilityFrames | None = field(default=None, compare=False, repr=False)
 
 
 def lookback_of(params: StabilityParams) -> timedelta:
@@ -84,14 +87,13 @@ def hourly_table(
     return table
 
 
-def collect(
-    connection: Connection,
-    taxonomy: dict,
-    window: Window,
-    params: StabilityParams,
-    changes: list[FlagChange],
-) -> tuple[StabilityMetrics, StabilityFrames]:
-    """Run the queries of the stability checks; returns the metrics and the frames to show."""
+def collect(ctx) -> StabilityMetrics:
+    """The stability gates' `collect`: run the queries of the stability checks over ctx.window
+    (the environment's flag ledger, [] if none, dates the phase); the metrics carry the frames
+    to show."""
+    connection: Connection = ctx.connection
+    taxonomy, window, params = ctx.taxonomy, ctx.window, ctx.params
+    changes: list[FlagChange] = ctx.ledger()
     events = taxonomy["coordinator"]["outcomes"]
     as_of = window.end
     lookback = Window.ending(as_of, lookback_of(params))
@@ -104,18 +106,7 @@ def collect(
     )
     errors = fetch_event_buckets(connection, taxonomy, window, params.error_bucket, events["error"])
     max_opens, opens = fetch_max_per_hour(connection, taxonomy, window, events["circuit_open"])
-    metrics = StabilityMetrics(
-        as_of=as_of,
-        phase=phase,
-        outcomes=summarize_outcomes(outcomes),
-        hours=hours,
-        error_buckets=tuple(int(count) for count in errors["events"]),
-        outcome_event_buckets=tuple(
-            fetch_outcome_event_buckets(connection, taxonomy, window, params.error_bucket)
-        ),
-        circuit_opens=opens,
-        circuit_opens_max_per_hour=max_opens,
-    )
+    event_buckets = fetch_outcome_event_buckets(connection, taxonomy, window, params.error_bucket)
     frames = StabilityFrames(
         stretch=stretch,
         hourly=hourly_table(outcomes, window, hours, params),
@@ -127,7 +118,17 @@ def collect(
             connection, taxonomy, window, RED_FLAG_BUCKET, events["circuit_open"]
         ),
     )
-    return metrics, frames
+    return StabilityMetrics(
+        as_of=as_of,
+        phase=phase,
+        outcomes=summarize_outcomes(outcomes),
+        hours=hours,
+        error_buckets=tuple(int(count) for count in errors["events"]),
+        outcome_event_buckets=tuple(event_buckets),
+        circuit_opens=opens,
+        circuit_opens_max_per_hour=max_opens,
+        frames=frames,
+    )
 
 
 def event_counts(errors: pd.DataFrame, circuit_opens: pd.DataFrame) -> pd.DataFrame:
