@@ -23,7 +23,7 @@ from .metrics import (
     fetch_max_per_hour,
     fetch_outcome_event_buckets,
     fetch_outcomes,
-    rates_by_bucket,
+    gate_rates_by_bucket,
     summarize_outcomes,
 )
 from .phase import (
@@ -72,13 +72,7 @@ def hourly_table(
 ) -> pd.DataFrame:
     """Per hour: decided bookings, both rates with their bounds, and the red-flag stretches
     that start in it."""
-    table = rates_by_bucket(
-        outcomes,
-        window,
-        RED_FLAG_BUCKET,
-        confidence=params.confidence,
-        alone_min_decided=params.red_flag_min_decided,
-    )
+    table = gate_rates_by_bucket(outcomes, window, RED_FLAG_BUCKET, params)
     flags, _ = red_flag_stretches(hour_rates(hours), red_flags(params))
     table["red_flag"] = [
         "; ".join(f.describe(RED_FLAG_BUCKET) for f in flags if f.stretch.start == start)
