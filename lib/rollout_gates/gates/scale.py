@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
-from ..config.params import Duration, GateParams, Rate
+from ..config.params import Duration, SuccessRateParams
 from ..core.verdict import Check, Status
 from ..rules.parallel import (
     ParallelSetting,
@@ -48,9 +48,9 @@ if TYPE_CHECKING:
 TREND_BUCKET = timedelta(hours=1)
 
 
-class ScaleParams(GateParams):
-    soak: Duration
-    success_rate_min: Rate
+class ScaleParams(SuccessRateParams):
+    """params/defaults.yaml, gates.scale."""
+
     max_parallel_cap: Annotated[int, Field(ge=1, le=20)]
     min_time_between_changes: Duration
     max_parallel: Annotated[int, Field(ge=1, le=20)] | None = None
