@@ -47,6 +47,33 @@ class GateParams(BaseModel):
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
+# The parameters several gates share, each with the one meaning it has in all of them.
+
+
+class SoakParams(GateParams):
+    """A gate whose phase must have been on for `soak` before the as-of (rules/soak.py)."""
+
+    soak: Duration
+
+
+class SuccessRateParams(SoakParams):
+    """... and whose success rate over the window must be at least `success_rate_min`, a
+    criterion (rules/rates.py): the runbook's "48+ hours of stable operation with success
+    rate >= 97%"."""
+
+    success_rate_min: Rate
+
+
+class SuccessCriteriaParams(SuccessRateParams):
+    """... with the manual review rate over the window strictly below
+    `manual_review_rate_max`, and no stretch of the window's buckets confidently below
+    `red_flag_success_rate_min` (full-health's red flag): the runbook's success criteria, as
+    `success` and the stability gates judge them."""
+
+    manual_review_rate_max: Rate
+    red_flag_success_rate_min: Rate
+
+
 class Attestations(BaseModel):
     """Human items the data cannot show, given as `--set attest.NAME="who"`; each field a name."""
 

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..config.params import Duration, GateParams
+from ..config.params import SoakParams
 from ..core.timefmt import as_utc, format_duration, utc
 from ..core.verdict import Check, GateResult, Status
 from ..rules.soak import assess_soak
@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from ..telemetry.planner import LegacyActivity
 
 
-class CleanupParams(GateParams):
-    soak: Duration
+class CleanupParams(SoakParams):
+    """params/defaults.yaml, gates.cleanup: `soak` is full mode's."""
 
 
 SPEC = GateSpec(

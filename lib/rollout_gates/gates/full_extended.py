@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING
 
 from ..config.flags import plan_commands
 from ..config.params import Duration
-from ..core.verdict import Check, Status
+from ..core.verdict import Status
 from ..rules.stability import StabilityParams
-from ..rules.stability import evaluate as evaluate_stability
+from ..rules.stability import evaluate as evaluate  # the stability checks, on production
 from .base import Assessment, GateSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..telemetry.metrics import Window
-    from ..telemetry.stability import StabilityFrames, StabilityMetrics
+    from ..telemetry.stability import StabilityMetrics
 
 
 class FullExtendedParams(StabilityParams):
@@ -130,26 +130,11 @@ def run_runbook_suite(connection, window: Window) -> dict[str, pd.DataFrame]:
 # --- collection and verdict ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FullExtendedMetrics:
-    """stability.py's metrics on production, and the frames the notebook shows."""
+def collect(ctx) -> StabilityMetrics:
+    """Run the verdict's queries (telemetry/stability.py's, on production), with the frames."""
+    from ..telemetry import stability
 
-    stability: StabilityMetrics
-    frames: StabilityFrames
-
-
-def collect(ctx) -> FullExtendedMetrics:
-    """Run the verdict's queries; the production flag ledger dates the phase ([] if none)."""
-    from ..telemetry.stability import collect as collect_stability
-
-    stability, frames = collect_stability(
-        ctx.connection, ctx.taxonomy, ctx.window, ctx.params, ctx.ledger()
-    )
-    return FullExtendedMetrics(stability, frames)
-
-
-def evaluate(metrics: FullExtendedMetrics, params: FullExtendedParams) -> list[Check]:
-    return evaluate_stability(metrics.stability, params)
+    return stability.collect(ctx)
 
 
 def advice(result: Assessment) -> list[str]:

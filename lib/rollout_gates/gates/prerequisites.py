@@ -6,18 +6,17 @@ no sustained errors or circuit breaker trips. The checks are rules/stability.py'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..config.flags import plan_commands
-from ..core.verdict import Check, Status
+from ..core.verdict import Status
 from ..rules.checklist import RunbookChecklist
 from ..rules.stability import StabilityParams
-from ..rules.stability import evaluate as evaluate_stability
+from ..rules.stability import evaluate as evaluate  # the stability checks, on staging
 from .base import Assessment, GateSpec
 
 if TYPE_CHECKING:
-    from ..telemetry.stability import StabilityFrames, StabilityMetrics
+    from ..telemetry.stability import StabilityMetrics
 
 # The runbook's Prerequisites, item 1 ("Verify staging metrics meet thresholds"), and the
 # checks that decide each; items 2-3 (rollback plan, staffed window) are preflight's.
@@ -45,26 +44,11 @@ SPEC = GateSpec(
 )
 
 
-@dataclass(frozen=True)
-class PrerequisitesMetrics:
-    """stability.py's metrics on staging, and the frames the notebook shows."""
+def collect(ctx) -> StabilityMetrics:
+    """Run the gate's queries (telemetry/stability.py's, on staging), with the frames."""
+    from ..telemetry import stability
 
-    stability: StabilityMetrics
-    frames: StabilityFrames
-
-
-def collect(ctx) -> PrerequisitesMetrics:
-    """Run the gate's queries; the environment's flag ledger dates the phase ([] if none)."""
-    from ..telemetry.stability import collect as collect_stability
-
-    stability, frames = collect_stability(
-        ctx.connection, ctx.taxonomy, ctx.window, ctx.params, ctx.ledger()
-    )
-    return PrerequisitesMetrics(stability, frames)
-
-
-def evaluate(metrics: PrerequisitesMetrics, params: PrerequisitesParams) -> list[Check]:
-    return evaluate_stability(metrics.stability, params)
+    return stability.collect(ctx)
 
 
 def advice(result: Assessment) -> list[str]:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
-from ..config.params import Duration, GateParams, Rate
+from ..config.params import Duration, SuccessRateParams
 from ..core.verdict import Check, Status
 from ..rules.parallel import (
     ParallelSetting,
@@ -48,9 +48,9 @@ if TYPE_CHECKING:
 TREND_BUCKET = timedelta(hours=1)
 
 
-class ScaleParams(GateParams):
-    soak: Duration
-    success_rate_min: Rate
+class ScaleParams(SuccessRateParams):
+    """params/defaults.yaml, gates.scale."""
+
     max_parallel_cap: Annotated[int, Field(ge=1, le=20)]
     min_time_between_changes: Duration
     max_parallel: Annotated[int, Field(ge=1, le=20)] | None = None
@@ -77,7 +77,7 @@ class ScaleMetrics:
 
 def collect(ctx) -> ScaleMetrics:
     """Run the gate's queries; the flag ledger gives MAX_PARALLEL and full mode's start."""
-    from ..telemetry.metrics import Window, fetch_outcomes, rates_by_bucket, summarize_outcomes
+    from ..telemetry.metrics import Window, fetch_outcomes, gate_rates_by_bucket, summarize_outcomes
     from ..telemetry.phase import clock_from_stretch, fetch_active_stretch, resolve_phase_clock
     from ..telemetry.stability import lookback_of
 
@@ -86,13 +86,7 @@ def collect(ctx) -> ScaleMetrics:
     # full mode's start is searched for over the soak plus the window before the as-of
     stretch = fetch_active_stretch(connection, taxonomy, Window.ending(as_of, lookback_of(params)))
     outcomes = fetch_outcomes(connection, taxonomy, window, TREND_BUCKET, params.outcome_grace)
-    rates = rates_by_bucket(
-        outcomes,
-        window,
-        TREND_BUCKET,
-        confidence=params.confidence,
-        alone_min_decided=params.red_flag_min_decided,
-    )
+    rates = gate_rates_by_bucket(outcomes, window, TREND_BUCKET, params)
     return ScaleMetrics(
         as_of=as_of,
         setting=current_max_parallel(params.max_parallel, changes, as_of),

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..config.flags import plan_commands
-from ..config.params import Duration, GateParams
+from ..config.params import SoakParams
 from ..core.timefmt import format_duration, utc
 from ..core.verdict import Check, Status
 from ..rules.soak import assess_soak
@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from ..telemetry.planner import LegacyActivity, V3Events
 
 
-class ShadowParams(GateParams):
-    soak: Duration
+class ShadowParams(SoakParams):
+    """params/defaults.yaml, gates.shadow: `soak` is shadow mode's."""
 
 
 SPEC = GateSpec(

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..config.params import Attestations, Duration, GateParams, Rate
+from ..config.params import Attestations, Duration, SuccessCriteriaParams
 from ..core.stats import Proportion, percent
 from ..core.timefmt import format_duration
 from ..core.verdict import Check, Status
@@ -74,11 +74,9 @@ class SuccessAttestations(Attestations):
     confirmation_emails: str | None = None
 
 
-class SuccessParams(GateParams):
-    soak: Duration
-    success_rate_min: Rate
-    manual_review_rate_max: Rate
-    red_flag_success_rate_min: Rate
+class SuccessParams(SuccessCriteriaParams):
+    """params/defaults.yaml, gates.success."""
+
     trend_bucket: Duration
     stuck_after: Duration
     attest: SuccessAttestations = SuccessAttestations()

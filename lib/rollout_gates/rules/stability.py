@@ -20,7 +20,7 @@ Pure: the metrics (telemetry/stability.py's StabilityMetrics) are read, not impo
 
 from datetime import datetime, timedelta
 
-from ..config.params import Duration, GateParams, Rate
+from ..config.params import Rate, SuccessCriteriaParams
 from ..core.stats import percent
 from ..core.timefmt import format_duration
 from ..core.verdict import Check
@@ -39,13 +39,10 @@ from .soak import assess_soak
 RED_FLAG_BUCKET = timedelta(hours=1)
 
 
-class StabilityParams(GateParams):
-    """The parameters both stability gates share (params/defaults.yaml)."""
+class StabilityParams(SuccessCriteriaParams):
+    """The parameters both stability gates share (params/defaults.yaml): the success
+    criteria's, and the red flag of the manual review rate."""
 
-    soak: Duration
-    success_rate_min: Rate
-    manual_review_rate_max: Rate
-    red_flag_success_rate_min: Rate
     red_flag_manual_review_rate_max: Rate
 
 

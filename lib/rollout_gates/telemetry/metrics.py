@@ -170,6 +170,20 @@ def rates_by_bucket(
     return pd.DataFrame(rows)
 
 
+def gate_rates_by_bucket(
+    frame: pd.DataFrame, window: Window, bucket: timedelta, params
+) -> pd.DataFrame:
+    """rates_by_bucket as a gate shows it: `params` (a gate's) gives the confidence, and
+    red_flag_min_decided the decided bookings a bucket needs to be judged alone."""
+    return rates_by_bucket(
+        frame,
+        window,
+        bucket,
+        confidence=params.confidence,
+        alone_min_decided=params.red_flag_min_decided,
+    )
+
+
 def bucket_starts(window: Window, bucket: timedelta) -> list[datetime]:
     """Bucket starts aligned to the window end, as date_bin(bucket, t, window_end) gives them."""
     count = -(-(window.end - window.start) // bucket)
@@ -279,13 +293,7 @@ def fetch_trends(
     events = taxonomy["coordinator"]["outcomes"]
     outcomes = fetch_outcomes(connection, taxonomy, window, rate_bucket, params.outcome_grace)
     return Trends(
-        rates=rates_by_bucket(
-            outcomes,
-            window,
-            rate_bucket,
-            confidence=params.confidence,
-            alone_min_decided=params.red_flag_min_decided,
-        ),
+        rates=gate_rates_by_bucket(outcomes, window, rate_bucket, params),
         errors=fetch_event_buckets(connection, taxonomy, window, event_bucket, events["error"]),
         circuit_opens=fetch_event_buckets(
             connection, taxonomy, window, event_bucket, events["circuit_open"]

@@ -1,11 +1,12 @@
 """Stable for 48 hours: what the stability gates read (rules/stability.py judges it).
 
-`collect` runs the queries of `prerequisites` (staging) and `full-extended`: the phase
-clock's telemetry, the window's outcomes hour by hour, coordinator.error buckets and
-coordinator.circuit_open counts; the tables beside them are for the notebooks.
+`collect(ctx)` is the `collect` of both `prerequisites` (staging) and `full-extended`: it
+runs the phase clock's telemetry, the window's outcomes hour by hour, coordinator.error
+buckets and coordinator.circuit_open counts; the tables beside them, for the notebooks, come
+with the metrics as `metrics.frames`.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -22,7 +23,7 @@ from .metrics import (
     fetch_max_per_hour,
     fetch_outcome_event_buckets,
     fetch_outcomes,
-    rates_by_bucket,
+    gate_rates_by_bucket,
     summarize_outcomes,
 )
 from .phase import (
@@ -32,20 +33,6 @@ from .phase import (
     fetch_active_stretch,
     resolve_phase_clock,
 )
-
-
-@dataclass(frozen=True)
-class StabilityMetrics:
-    """Everything the stability rules look at, for one window ending at the as-of."""
-
-    as_of: datetime
-    phase: PhaseClock
-    outcomes: OutcomeSummary
-    hours: tuple[tuple[datetime, OutcomeSummary], ...]
-    error_buckets: tuple[int, ...]
-    circuit_opens: int
-    circuit_opens_max_per_hour: int
-    outcome_event_buckets: tuple[int, ...] | None = None  # per error bucket: the denominator
 
 
 @dataclass(frozen=True)
@@ -59,6 +46,22 @@ class StabilityFrames:
     circuit_opens_hourly: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class StabilityMetrics:
+    """Everything the stability rules look at, for one window ending at the as-of, and the
+    frames the notebook shows (None where the metrics were not collected from telemetry)."""
+
+    as_of: datetime
+    phase: PhaseClock
+    outcomes: OutcomeSummary
+    hours: tuple[tuple[datetime, OutcomeSummary], ...]
+    error_buckets: tuple[int, ...]
+    circuit_opens: int
+    circuit_opens_max_per_hour: int
+    outcome_event_buckets: tuple[int, ...] | None = None  # per error bucket: the denominator
+    frames: StabilityFrames | None = field(default=None, compare=False, repr=False)
+
+
 def lookback_of(params: StabilityParams) -> timedelta:
     """How far back telemetry is searched for the phase start: the soak plus the window."""
     return params.soak + params.window
@@ -69,13 +72,7 @@ def hourly_table(
 ) -> pd.DataFrame:
     """Per hour: decided bookings, both rates with their bounds, and the red-flag stretches
     that start in it."""
-    table = rates_by_bucket(
-        outcomes,
-        window,
-        RED_FLAG_BUCKET,
-        confidence=params.confidence,
-        alone_min_decided=params.red_flag_min_decided,
-    )
+    table = gate_rates_by_bucket(outcomes, window, RED_FLAG_BUCKET, params)
     flags, _ = red_flag_stretches(hour_rates(hours), red_flags(params))
     table["red_flag"] = [
         "; ".join(f.describe(RED_FLAG_BUCKET) for f in flags if f.stretch.start == start)
@@ -84,14 +81,13 @@ def hourly_table(
     return table
 
 
-def collect(
-    connection: Connection,
-    taxonomy: dict,
-    window: Window,
-    params: StabilityParams,
-    changes: list[FlagChange],
-) -> tuple[StabilityMetrics, StabilityFrames]:
-    """Run the queries of the stability checks; returns the metrics and the frames to show."""
+def collect(ctx) -> StabilityMetrics:
+    """The stability gates' `collect`: run the queries of the stability checks over ctx.window
+    (the environment's flag ledger, [] if none, dates the phase); the metrics carry the frames
+    to show."""
+    connection: Connection = ctx.connection
+    taxonomy, window, params = ctx.taxonomy, ctx.window, ctx.params
+    changes: list[FlagChange] = ctx.ledger()
     events = taxonomy["coordinator"]["outcomes"]
     as_of = window.end
     lookback = Window.ending(as_of, lookback_of(params))
@@ -104,18 +100,7 @@ def collect(
     )
     errors = fetch_event_buckets(connection, taxonomy, window, params.error_bucket, events["error"])
     max_opens, opens = fetch_max_per_hour(connection, taxonomy, window, events["circuit_open"])
-    metrics = StabilityMetrics(
-        as_of=as_of,
-        phase=phase,
-        outcomes=summarize_outcomes(outcomes),
-        hours=hours,
-        error_buckets=tuple(int(count) for count in errors["events"]),
-        outcome_event_buckets=tuple(
-            fetch_outcome_event_buckets(connection, taxonomy, window, params.error_bucket)
-        ),
-        circuit_opens=opens,
-        circuit_opens_max_per_hour=max_opens,
-    )
+    event_buckets = fetch_outcome_event_buckets(connection, taxonomy, window, params.error_bucket)
     frames = StabilityFrames(
         stretch=stretch,
         hourly=hourly_table(outcomes, window, hours, params),
@@ -127,7 +112,17 @@ def collect(
             connection, taxonomy, window, RED_FLAG_BUCKET, events["circuit_open"]
         ),
     )
-    return metrics, frames
+    return StabilityMetrics(
+        as_of=as_of,
+        phase=phase,
+        outcomes=summarize_outcomes(outcomes),
+        hours=hours,
+        error_buckets=tuple(int(count) for count in errors["events"]),
+        outcome_event_buckets=tuple(event_buckets),
+        circuit_opens=opens,
+        circuit_opens_max_per_hour=max_opens,
+        frames=frames,
+    )
 
 
 def event_counts(errors: pd.DataFrame, circuit_opens: pd.DataFrame) -> pd.DataFrame:

@@ -14,8 +14,8 @@ from .metrics import (
     fetch_event_buckets,
     fetch_frame,
     fetch_outcomes,
+    gate_rates_by_bucket,
 )
-from .metrics import rates_by_bucket as rates_per_bucket
 from .stability import RED_FLAG_BUCKET, StabilityFrames
 
 
@@ -109,13 +109,7 @@ def collect_trends(
         rates, errors, opens = frames.hourly, frames.errors_hourly, frames.circuit_opens_hourly
     else:
         outcomes = fetch_outcomes(connection, taxonomy, window, bucket, params.outcome_grace)
-        rates = rates_per_bucket(
-            outcomes,
-            window,
-            bucket,
-            confidence=params.confidence,
-            alone_min_decided=params.red_flag_min_decided,
-        )
+        rates = gate_rates_by_bucket(outcomes, window, bucket, params)
         errors = fetch_event_buckets(connection, taxonomy, window, bucket, events["error"])
         opens = fetch_event_buckets(connection, taxonomy, window, bucket, events["circuit_open"])
     return ExtendedTrends(
