@@ -17,12 +17,19 @@ from ..core.stats import Proportion
 from ..core.timefmt import format_duration
 from ..core.verdict import Check, Status
 from ..rules.rates import Sample, assess_red_flag, manual_review_rule, success_rule
+from ..rules.signals import (
+    Traffic,
+    assess_circuit_opens,
+    assess_flags_vs_telemetry,
+    assess_sustained_errors,
+    assess_telemetry_coverage,
+    assess_v3_traffic,
+)
 from .base import Assessment, GateSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..rules.signals import Traffic
     from ..telemetry.arrivals import Arrivals, Silence
     from ..telemetry.metrics import FlagDisagreement, OutcomeSummary, Window
     from ..telemetry.phase import PhaseClock
@@ -181,13 +188,6 @@ def manual_review_of(summary: OutcomeSummary) -> Proportion:
 
 def evaluate(metrics: FullHealthMetrics, params: FullHealthParams) -> list[Check]:
     """The runbook's red flags, each a check; pure."""
-    from ..rules.signals import (
-        assess_circuit_opens,
-        assess_flags_vs_telemetry,
-        assess_sustained_errors,
-        assess_telemetry_coverage,
-        assess_v3_traffic,
-    )
     from ..telemetry.quality import assess_telemetry_quality
 
     success = success_rule(params.success_rate_min, params)

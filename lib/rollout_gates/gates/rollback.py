@@ -38,6 +38,7 @@ from ..config.ledger import V3, FlagChange, last_rollback
 from ..config.params import Duration, GateParams
 from ..core.timefmt import format_duration, iso, utc
 from ..core.verdict import Check, Status
+from ..rules.signals import FALLBACK
 from .base import Assessment, GateSpec
 
 if TYPE_CHECKING:
@@ -382,7 +383,6 @@ def assess_errors_captured(metrics: RollbackMetrics) -> Check:
 
 
 def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
-    from ..rules.signals import FALLBACK
     from ..telemetry.arrivals import Arrivals, judge_silence
     from ..telemetry.metrics import Window
     from ..telemetry.planner import LegacyActivity
@@ -464,7 +464,6 @@ def arrivals_of(legacy: LegacyActivity, recorded: bool) -> tuple[int, str]:
 
 
 def assess_stragglers(metrics: RollbackMetrics) -> Check:
-    from ..rules.signals import FALLBACK
     from ..telemetry.planner import LegacyActivity, V3Events
 
     ready = metrics.drained_at
