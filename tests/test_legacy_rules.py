@@ -65,7 +65,7 @@ def shadow_metrics(v3=NO_V3, legacy=BUSY, changes=SHADOW_FLIP, as_of=AS_OF):
         window=Window(as_of - 24 * H, as_of),
         v3=v3,
         legacy=legacy,
-        clock=clock_from_ledger(changes, as_of),
+        phase=clock_from_ledger(changes, as_of),
     )
 
 
@@ -352,7 +352,7 @@ def cleanup_metrics(
         as_of=as_of,
         window=window,
         legacy_window=cleanup.legacy_window_of(window, clock, 15 * M),
-        clock=clock,
+        phase=clock,
         legacy=legacy,
         success=success,
         simulated=simulated,

@@ -6,11 +6,16 @@ without a ledger, full mode runs from the first active coordinator.start after t
 legacy planner activity of the lookback.
 """
 
+import tempfile
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
+import pytest
+import sqlalchemy as sa
 
+from app_telemetry import Telemetry
 from rollout_gates.config.ledger import MAX_PARALLEL, SHADOW, V3, FlagChange, last_rollback
+from rollout_gates.notebook.context import open_gate
 from rollout_gates.telemetry.metrics import Window
 from rollout_gates.telemetry.phase import (
     LEDGER,
@@ -208,3 +213,45 @@ def test_telemetry_legacy_is_neither_in_nor_out_of_the_shadow_or_rollback_phase(
 def test_phase_clock_describes_its_source():
     clock = PhaseClock("full", AS_OF, LEDGER)
     assert clock.describe() == "full mode since 2026-11-29 12:00:00 UTC (from the flag ledger)"
+
+
+@pytest.mark.db
+def test_the_verdict_names_the_clock_the_gate_judged_by_and_reads_no_telemetry_for_it(
+    make_database, monkeypatch
+):
+    """V3 bookings every 10 minutes for the 6 hours before the as-of, no legacy activity, no
+    ledger: read from telemetry the phase is full since the first active start (5h55m before
+    the as-of, the first booking half a slot in, its start 0.5 s after creation). A gate whose
+    metrics carry its own clock (here shadow mode since 30 h, as a ledger would say) gives the
+    verdict that clock, and full_mode_start does not run for it."""
+    telemetry = Telemetry()
+    for at in telemetry.every(ago(6), AS_OF, 6):
+        telemetry.v3_booking(at)
+    url = make_database("phase_fields")
+    telemetry.insert(url)
+    monkeypatch.setenv("ROLLOUT_DB_URL", url)
+    with tempfile.TemporaryDirectory() as evidence:
+        gate = open_gate("success", "production", AS_OF.isoformat(), evidence_dir=evidence)
+    statements = []
+    sa.event.listen(
+        gate.connection, "before_cursor_execute", lambda *args: statements.append(args[2])
+    )
+    try:
+        judged_by = PhaseClock("shadow", ago(30), LEDGER, "")
+        assert gate.phase_fields(judged_by) == {
+            "phase": "shadow",
+            "phase_since": ago(30),
+            "phase_source": LEDGER,
+            "in_phase": False,  # success checks full mode
+        }
+        assert not any("full_mode_start" in text for text in statements)
+        read = gate.phase_fields()
+        assert (read["phase"], read["phase_since"], read["phase_source"]) == (
+            "full",
+            ago(6) + 5 * M + timedelta(seconds=0.5),
+            TELEMETRY,
+        )
+        assert read["in_phase"] is True
+        assert any("full_mode_start" in text for text in statements)
+    finally:
+        gate.connection.close()

@@ -13,7 +13,9 @@ gates/__init__.py) defines:
 ctx.window, ctx.params, ctx.ledger(), ctx.env, ctx.as_of, ctx.evidence_root, ctx.simulated,
 ctx.attested_at. The metrics hold everything `evaluate` reads and, as `metrics.frames`, the
 tables the notebook shows: they come out of the same queries, so a notebook and a replay step
-each make one call and no query runs twice.
+each make one call and no query runs twice. Metrics that carry `phase` (a PhaseClock: the
+clock the gate's checks judged by) give the verdict its phase fields; without it the kernel
+reads the phase clock itself.
 
 Imports: the runner and the CLI load a gate module for its SPEC on every command, and a gate
 module is loaded before its notebook's kernel has anything to judge. So a gate module's

@@ -99,7 +99,7 @@ class CleanupMetrics:
     as_of: datetime
     window: Window
     legacy_window: Window  # the window, or from the full-mode flip + grace if that is later
-    clock: PhaseClock
+    phase: PhaseClock  # the clock the checks judge by; the verdict's phase fields too
     legacy: LegacyActivity
     success: RecordedSuccess | None
     simulated: bool = False
@@ -111,11 +111,7 @@ def collect(ctx) -> CleanupMetrics:
     """Run the gate's queries and read the recorded success verdict."""
     from ..telemetry.metrics import Window, fetch_outcomes, summarize_outcomes
     from ..telemetry.phase import resolve_phase_clock
-    from ..telemetry.planner import (
-        fetch_legacy_activity,
-        fetch_legacy_events,
-        legacy_activity_table,
-    )
+    from ..telemetry.planner import fetch_legacy_activity, fetch_legacy_activity_table
 
     connection, taxonomy, as_of, params = ctx.connection, ctx.taxonomy, ctx.as_of, ctx.params
     changes = ctx.ledger()
@@ -130,14 +126,14 @@ def collect(ctx) -> CleanupMetrics:
     clock = resolve_phase_clock(changes, as_of, from_telemetry)
     legacy_window = legacy_window_of(window, clock, params.outcome_grace)
     legacy = fetch_legacy_activity(connection, taxonomy, legacy_window, params.outcome_grace)
-    events = legacy_activity_table(fetch_legacy_events(connection, taxonomy, legacy_window))
+    events = fetch_legacy_activity_table(connection, taxonomy, legacy_window, legacy)
     outcomes = fetch_outcomes(connection, taxonomy, window, timedelta(days=1), params.outcome_grace)
     recorded = latest_verdict(ctx.evidence_root, ctx.env, "success", at_or_before=as_of)
     return CleanupMetrics(
         as_of=as_of,
         window=window,
         legacy_window=legacy_window,
-        clock=clock,
+        phase=clock,
         legacy=legacy,
         success=RecordedSuccess.from_result(recorded) if recorded else None,
         simulated=ctx.simulated,
@@ -168,7 +164,7 @@ def legacy_window_of(window: Window, clock: PhaseClock, grace: timedelta) -> Win
 
 
 def describe_clock(metrics: CleanupMetrics) -> str:
-    clock = metrics.clock
+    clock = metrics.phase
     if clock.phase is None:
         note = f": {clock.how}" if clock.how else ""
         return f"Full mode cannot be dated{note}."
@@ -209,14 +205,14 @@ def daily_outcomes(metrics: CleanupMetrics):
 
 
 def evaluate(metrics: CleanupMetrics, params: CleanupParams) -> list[Check]:
-    started = metrics.clock.started if metrics.clock.phase == "full" else None
+    started = metrics.phase.started if metrics.phase.phase == "full" else None
     return [
         assess_soak(
-            metrics.clock,
+            metrics.phase,
             metrics.as_of,
             params.soak,
             unknown="full mode cannot be dated: no flag ledger entry for "
-            f"FEATURE_ASSIGNMENT_PIPELINE_V3 and {metrics.clock.how or 'no telemetry'}",
+            f"FEATURE_ASSIGNMENT_PIPELINE_V3 and {metrics.phase.how or 'no telemetry'}",
             wrong_phase=Status.FAIL,
         ),
         assess_success_verdict(
@@ -327,7 +323,7 @@ def assess_legacy_silent(legacy: LegacyActivity, window: Window) -> Check:
 
 def task_markdown(metrics: CleanupMetrics, params: CleanupParams, env: str) -> str:
     """The runbook's post-rollout cleanup as a task to file, with the figures behind it."""
-    clock, success, v3 = metrics.clock, metrics.success, metrics.v3
+    clock, success, v3 = metrics.phase, metrics.success, metrics.v3
     on_for = format_duration(metrics.as_of - clock.started) if clock.started else "unknown"
     since = utc(clock.started) if clock.started else "unknown"
     success_line = (

@@ -62,7 +62,7 @@ class ShadowMetrics:
     window: Window
     v3: V3Events
     legacy: LegacyActivity
-    clock: PhaseClock | None  # from the flag ledger; None without a V3 or shadow entry
+    phase: PhaseClock | None  # from the flag ledger; None without a V3 or shadow entry
     arrivals_before: Arrivals | None = None  # the window's length before it: silence's rate
     frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
@@ -94,7 +94,7 @@ def collect(ctx) -> ShadowMetrics:
         window=window,
         v3=v3,
         legacy=legacy,
-        clock=clock_from_ledger(ctx.ledger(), window.end),
+        phase=clock_from_ledger(ctx.ledger(), window.end),
         arrivals_before=before,
         frames={"v3_events": v3_table, "legacy_events": events},
     )
@@ -121,7 +121,7 @@ def evaluate(metrics: ShadowMetrics, params: ShadowParams) -> list[Check]:
         ),
         assess_legacy_routing(metrics.legacy, metrics.arrivals_before, params.confidence),
         assess_soak(
-            metrics.clock,
+            metrics.phase,
             metrics.as_of,
             params.soak,
             phase="shadow",

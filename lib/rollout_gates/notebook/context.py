@@ -126,7 +126,7 @@ class GateContext:
             server_version=self.server_version,
             database=self.database,
             run_dir=str(self.run_dir) if self.run_dir else None,
-            **self.phase_fields(),
+            **self.phase_fields(getattr(metrics, "phase", None)),
         )
         if self.run_dir is not None:
             hand_over(result)
@@ -149,8 +149,10 @@ class GateContext:
         self.connection.rollback()
         self.save_table(table, BEHIND_TABLE)
 
-    def phase_fields(self) -> dict:
-        """The rollout phase at the as-of (ledger, else telemetry) and whether it is the gate's."""
+    def phase_fields(self, judged_by=None) -> dict:
+        """The rollout phase at the as-of and whether it is the gate's: the clock the gate
+        judged by (`metrics.phase`) when it has one, so that the verdict names the phase its
+        checks saw and the clock's telemetry is not read twice; else ledger, else telemetry."""
         from ..telemetry.phase import (
             clock_from_stretch,
             fetch_active_stretch,
@@ -164,7 +166,7 @@ class GateContext:
             self.connection.rollback()
             return clock_from_stretch(stretch)
 
-        clock = resolve_phase_clock(self.ledger(), self.as_of, from_telemetry)
+        clock = judged_by or resolve_phase_clock(self.ledger(), self.as_of, from_telemetry)
         return {
             "phase": clock.phase,
             "phase_since": clock.started,

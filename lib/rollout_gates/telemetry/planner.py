@@ -136,10 +136,21 @@ def fetch_legacy_events(connection: Connection, taxonomy: dict, window: Window) 
     return _utc_columns(frame, "first_at", "last_at")
 
 
-def legacy_activity_table(events: pd.DataFrame) -> pd.DataFrame:
-    """Only the rows that are legacy activity (starts and inline events, mirrors excluded)."""
+LEGACY_ACTIVITY_COLUMNS = ["source", "event_type", "events", "bookings", "first_at", "last_at"]
+
+
+def fetch_legacy_activity_table(
+    connection: Connection, taxonomy: dict, window: Window, activity: LegacyActivity
+) -> pd.DataFrame:
+    """The legacy activity of `window` (starts and inline events, mirrors excluded) per source
+    and event type. Not queried when `activity`, read over the same window, counts none: the
+    table would be empty, and over cleanup's 7 days at 100x today's volume that scan is a
+    sixth of the gate's SQL."""
+    if activity.legacy_events == 0:
+        return pd.DataFrame(columns=LEGACY_ACTIVITY_COLUMNS)
+    events = fetch_legacy_events(connection, taxonomy, window)
     rows = events[events["legacy_activity"].astype(bool)]
-    return rows.drop(columns=["legacy_activity", "v3_mirror"]).reset_index(drop=True)
+    return rows[LEGACY_ACTIVITY_COLUMNS].reset_index(drop=True)
 
 
 def phantom_table(activity: LegacyActivity, taxonomy: dict) -> pd.DataFrame:

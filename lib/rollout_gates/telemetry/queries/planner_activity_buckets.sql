@@ -28,17 +28,31 @@ WITH window_events AS (
           OR source = ANY(:v3_sources)
           OR source = :arrivals_source
       )
+),
+per_booking AS (
+    -- one row per bucket and booking (rows without a key: one per bucket), so that bookings
+    -- are counted from a hash aggregate instead of a sort of every row of the window
+    SELECT
+        bucket_start,
+        booking_key,
+        bool_or(is_arrival) AS created,
+        bool_or(is_arrival OR source = ANY(:activity_sources)) AS with_activity,
+        count(*) FILTER (WHERE is_legacy) AS legacy_events,
+        count(*) FILTER (WHERE is_v3) AS v3_events,
+        count(*) FILTER (WHERE is_active_start) AS active_starts,
+        min(created_at) FILTER (WHERE is_active_start) AS first_active_start
+    FROM window_events
+    GROUP BY bucket_start, booking_key
 )
 SELECT
     bucket_start,
-    count(DISTINCT booking_key) FILTER (WHERE is_arrival) AS bookings_created,
-    count(DISTINCT booking_key) FILTER (WHERE is_arrival OR source = ANY(:activity_sources))
-        AS bookings_with_activity,
-    count(*) FILTER (WHERE is_legacy) AS legacy_events,
-    count(DISTINCT booking_key) FILTER (WHERE is_legacy) AS legacy_bookings,
-    count(*) FILTER (WHERE is_v3) AS v3_events,
-    count(*) FILTER (WHERE is_active_start) AS active_starts,
-    min(created_at) FILTER (WHERE is_active_start) AS first_active_start
-FROM window_events
+    count(booking_key) FILTER (WHERE created) AS bookings_created,
+    count(booking_key) FILTER (WHERE with_activity) AS bookings_with_activity,
+    CAST(sum(legacy_events) AS bigint) AS legacy_events,
+    count(booking_key) FILTER (WHERE legacy_events > 0) AS legacy_bookings,
+    CAST(sum(v3_events) AS bigint) AS v3_events,
+    CAST(sum(active_starts) AS bigint) AS active_starts,
+    min(first_active_start) AS first_active_start
+FROM per_booking
 GROUP BY bucket_start
 ORDER BY bucket_start;
