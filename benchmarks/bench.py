@@ -297,10 +297,7 @@ def capture_statements(gate_id: str, url: str, pgdata: Path, out: Path) -> tuple
     offset = log.stat().st_size
     env = {**os.environ, "PGOPTIONS": AUTO_EXPLAIN}
     _, _, code = run_watched(gate_command(gate_id, url, out), env=env)
-    with log.open("rb") as stream:
-        stream.seek(offset)
-        text = stream.read().decode(errors="replace")
-    statements, plans = logged_statements(text)
+    statements, plans = logged_statements(read_log_through_marker(log, offset, url))
     if not statements:
         raise RuntimeError(
             f"{gate_id}: auto_explain logged {plans} plans in {log} but no gate statement "
@@ -308,6 +305,25 @@ def capture_statements(gate_id: str, url: str, pgdata: Path, out: Path) -> tuple
             f"{code} ({status_of(code)}). Refusing to report 0 ms of SQL."
         )
     return statements, status_of(code)
+
+
+def read_log_through_marker(log: Path, offset: int, url: str, timeout_s: float = 60) -> str:
+    """The server log from `offset` up to a marker statement run after the gate: the logging
+    collector writes the file behind the backends, so a log read as soon as the gate exits
+    can miss its last plans."""
+    marker = f"bench capture end {time.time_ns()}"
+    with psycopg.connect(url, autocommit=True, options=AUTO_EXPLAIN) as connection:
+        connection.execute(f"SELECT '{marker}'")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with log.open("rb") as stream:
+            stream.seek(offset)
+            text = stream.read().decode(errors="replace")
+        if marker in text:
+            return text
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server log {log} never showed the capture's end marker")
+        time.sleep(0.2)
 
 
 def logged_statements(log_text: str) -> tuple[list[tuple[str, str, list[str]]], int]:

@@ -107,6 +107,9 @@ class GateContext:
         do about it; in a run, handed over to the runner, which records it."""
         assessment = Assessment(env=self.env, params=self.params, metrics=metrics, checks=checks)
         status = assessment.status
+        # The gate's reads are done: end the read-only transaction rather than leave it open
+        # (holding a snapshot) until the kernel exits.
+        self.connection.rollback()
         self.capture_bookings_behind(checks)
         result = GateResult(
             gate=self.spec.id,
