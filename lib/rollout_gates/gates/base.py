@@ -24,7 +24,9 @@ tests/test_gate_contract.py checks both this and the contract.
 """
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from types import ModuleType
 from typing import Any
 
@@ -61,6 +63,17 @@ class Assessment:
     def reasons(self) -> list[str]:
         """'# id: detail' for each check with the gate's status: why it is not a PASS."""
         return [f"# {c.id}: {c.detail}" for c in self.checks if c.status is self.status]
+
+
+def empty_telemetry(module: str, name: str) -> Callable[[], Any]:
+    """A default_factory for a metrics field of a telemetry/ type: that type's empty value
+    (telemetry.metrics OutcomeSummary: no outcome), imported only when it is built, since a
+    gate module does not import telemetry/ at the top."""
+
+    def build() -> Any:
+        return getattr(import_module(f"..telemetry.{module}", __package__), name)()
+
+    return build
 
 
 class GateContractError(RolloutGatesError):

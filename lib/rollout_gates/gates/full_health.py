@@ -25,7 +25,7 @@ from ..rules.signals import (
     assess_telemetry_coverage,
     assess_v3_traffic,
 )
-from .base import Assessment, GateSpec
+from .base import Assessment, GateSpec, empty_telemetry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,13 +53,6 @@ SPEC = GateSpec(
 )
 
 
-def no_oddities() -> TelemetryQuality:
-    """A window's telemetry quality before it is measured: no oddity."""
-    from ..telemetry.quality import TelemetryQuality
-
-    return TelemetryQuality()
-
-
 @dataclass(frozen=True)
 class FullHealthMetrics:
     """Everything the red-flag rules look at, for one window."""
@@ -74,7 +67,9 @@ class FullHealthMetrics:
     traffic: Traffic
     arrivals_before: Arrivals | None = None  # only fetched when the window saw nothing at all
     flags: FlagDisagreement | None = None  # None: no flag ledger to compare with
-    quality: TelemetryQuality = field(default_factory=no_oddities)
+    quality: TelemetryQuality = field(
+        default_factory=empty_telemetry("quality", "TelemetryQuality")
+    )
     outcome_event_buckets: list[int] | None = None  # per error bucket: the errors' denominator
     frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
