@@ -55,6 +55,27 @@ def nothing_seen(common: dict, what: str, status: Status = Status.INCONCLUSIVE) 
 NO_COORDINATOR = "no booking with a coordinator outcome in the window"
 
 
+def judge_events(
+    common: dict,
+    event: str,
+    total: int,
+    beyond: bool,
+    fail: str,
+    warn: str = "",
+    seen: int | None = None,
+) -> Check:
+    """The ladder of an event that should not happen (coordinator.error, circuit_open): FAIL
+    when the `total` events go `beyond` the rule, WARN (advisory) when some came within it,
+    no data when no booking had a coordinator outcome (`seen` 0), else PASS with none."""
+    if beyond:
+        return Check(**common, status=Status.FAIL, detail=fail)
+    if total:
+        return Check(**common, status=Status.WARN, detail=warn)
+    if seen == 0:
+        return nothing_seen(common, f"no {event} because {NO_COORDINATOR}")
+    return Check(**common, status=Status.PASS, detail=f"no {event}")
+
+
 def assess_sustained_errors(
     bucket_counts: list[int],
     needed_buckets: int,
@@ -88,21 +109,9 @@ def assess_sustained_errors(
         "threshold": needed_buckets,
         "sample_size": total,
     }
-    if run >= needed_buckets:
-        return Check(
-            **common,
-            status=Status.FAIL,
-            detail=f"{total} coordinator.error, in {run} consecutive {size} buckets",
-        )
-    if total:
-        return Check(
-            **common,
-            status=Status.WARN,
-            detail=f"{total} coordinator.error, not sustained (longest run {run} of {size})",
-        )
-    if seen == 0:
-        return nothing_seen(common, f"no coordinator.error because {NO_COORDINATOR}")
-    return Check(**common, status=Status.PASS, detail="no coordinator.error")
+    fail = f"{total} coordinator.error, in {run} consecutive {size} buckets"
+    warn = f"{total} coordinator.error, not sustained (longest run {run} of {size})"
+    return judge_events(common, "coordinator.error", total, run >= needed_buckets, fail, warn, seen)
 
 
 def assess_circuit_opens(max_in_any_hour: int, total: int, limit: int) -> Check:
@@ -114,19 +123,11 @@ def assess_circuit_opens(max_in_any_hour: int, total: int, limit: int) -> Check:
         "threshold": limit,
         "sample_size": total,
     }
-    if max_in_any_hour > limit:
-        return Check(
-            **common,
-            status=Status.FAIL,
-            detail=f"{max_in_any_hour} coordinator.circuit_open within one hour ({total} in all)",
-        )
-    if total:
-        return Check(
-            **common,
-            status=Status.WARN,
-            detail=f"{total} coordinator.circuit_open, at most {max_in_any_hour} in an hour",
-        )
-    return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")
+    fail = f"{max_in_any_hour} coordinator.circuit_open within one hour ({total} in all)"
+    warn = f"{total} coordinator.circuit_open, at most {max_in_any_hour} in an hour"
+    return judge_events(
+        common, "coordinator.circuit_open", total, max_in_any_hour > limit, fail, warn
+    )
 
 
 def assess_no_circuit_opens(
@@ -143,16 +144,8 @@ def assess_no_circuit_opens(
         "threshold": 0,
         "sample_size": total,
     }
-    if total:
-        return Check(
-            **common,
-            status=Status.FAIL,
-            detail=f"{total} coordinator.circuit_open {over}, "
-            f"at most {max_in_any_hour} in one hour",
-        )
-    if seen == 0:
-        return nothing_seen(common, f"no coordinator.circuit_open because {NO_COORDINATOR}")
-    return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")
+    fail = f"{total} coordinator.circuit_open {over}, at most {max_in_any_hour} in one hour"
+    return judge_events(common, "coordinator.circuit_open", total, total > 0, fail, seen=seen)
 
 
 def assess_v3_traffic(traffic: Traffic, silence=None) -> Check:
