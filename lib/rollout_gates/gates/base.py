@@ -25,15 +25,18 @@ tests/test_gate_contract.py checks both this and the contract.
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import import_module
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.params import GateParams
 from ..core.errors import RolloutGatesError
 from ..core.verdict import Check, Status, gate_status
 from ..rules.checklist import RunbookChecklist
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,17 @@ class GateSpec:
     params_model: type[GateParams]
     # Gates whose recorded verdicts this one reads: `run all` finishes them first.
     after: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GateMetrics:
+    """What every gate's metrics carry besides what its rules read: `frames`, the tables its
+    notebook shows, out of the same queries (None: not collected); never compared or printed,
+    and given by keyword, after the gate's own fields."""
+
+    frames: "dict[str, pd.DataFrame | None]" = field(
+        default_factory=dict, compare=False, repr=False, kw_only=True
+    )
 
 
 @dataclass(frozen=True)

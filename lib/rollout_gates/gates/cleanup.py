@@ -33,7 +33,7 @@ from ..core.timefmt import DAY, as_utc, format_duration, utc
 from ..core.verdict import Check, GateResult, Status
 from ..rules.soak import assess_soak
 from ..run.evidence import latest_verdict
-from .base import Assessment, GateSpec, empty_telemetry
+from .base import Assessment, GateMetrics, GateSpec, empty_telemetry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -87,7 +87,7 @@ class RecordedSuccess:
 
 
 @dataclass(frozen=True)
-class CleanupMetrics:
+class CleanupMetrics(GateMetrics):
     as_of: datetime
     window: Window
     legacy_window: Window  # the window, or from the full-mode flip + grace if that is later
@@ -96,7 +96,6 @@ class CleanupMetrics:
     success: RecordedSuccess | None
     simulated: bool = False
     v3: OutcomeSummary = field(default_factory=empty_telemetry("metrics", "OutcomeSummary"))
-    frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, compare=False, repr=False)
 
 
 def collect(ctx) -> CleanupMetrics:

@@ -25,11 +25,9 @@ from ..rules.signals import (
     assess_telemetry_coverage,
     assess_v3_traffic,
 )
-from .base import Assessment, GateSpec, empty_telemetry
+from .base import Assessment, GateMetrics, GateSpec, empty_telemetry
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ..telemetry.arrivals import Arrivals, Silence
     from ..telemetry.metrics import FlagDisagreement, OutcomeSummary, Window
     from ..telemetry.phase import PhaseClock
@@ -54,7 +52,7 @@ SPEC = GateSpec(
 
 
 @dataclass(frozen=True)
-class FullHealthMetrics:
+class FullHealthMetrics(GateMetrics):
     """Everything the red-flag rules look at, for one window."""
 
     window: Window
@@ -71,7 +69,6 @@ class FullHealthMetrics:
         default_factory=empty_telemetry("quality", "TelemetryQuality")
     )
     outcome_event_buckets: list[int] | None = None  # per error bucket: the errors' denominator
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
 
 def collect(ctx) -> FullHealthMetrics:

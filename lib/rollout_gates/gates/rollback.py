@@ -27,7 +27,7 @@ older deploy) falls back to bookings with planner activity, and the details say 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -39,7 +39,7 @@ from ..config.params import Duration, GateParams
 from ..core.timefmt import format_duration, iso, utc
 from ..core.verdict import Check, Status
 from ..rules.signals import FALLBACK
-from .base import Assessment, GateSpec
+from .base import Assessment, GateMetrics, GateSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,7 +114,7 @@ class InFlight:
 
 
 @dataclass(frozen=True)
-class RollbackMetrics:
+class RollbackMetrics(GateMetrics):
     as_of: datetime
     window: timedelta
     drain: timedelta
@@ -126,7 +126,6 @@ class RollbackMetrics:
     stragglers: V3Events | None = None  # [T + drain, as-of), once drained
     in_flight: InFlight | None = None
     arrivals_before: Arrivals | None = None  # [T - arrival_lookback, T)
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def recorded(self) -> bool:
