@@ -185,15 +185,13 @@ def assess_v3_traffic(traffic: Traffic, silence=None) -> Check:
         return Check(
             **common,
             status=Status.FAIL,
-            detail=f"{nothing}, after {before}: at that rate so long a silence has probability "
-            f"{silence.probability:.2g}, below {1 - silence.confidence:.2g}; bookings are not "
-            "arriving or not recorded",
+            detail=f"{nothing}, after {before}: {silence.odds}; bookings are not arriving or "
+            "not recorded",
         )
     if silence is not None and silence.decidable_at is not None:
         nothing += (
-            f"; {before} make that likely enough by chance (probability "
-            f"{silence.probability:.2g}); if it lasts, "
-            f"decidable at {silence.decidable_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            f"; {before} make that {silence.chance}; if it lasts, decidable at "
+            f"{silence.decidable_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         )
     return Check(**common, status=Status.INCONCLUSIVE, detail=nothing, no_data=True)
 
@@ -216,17 +214,10 @@ def assess_telemetry_coverage(traffic: Traffic, minimum: float = 0.9) -> Check:
     }
     if not total:
         return nothing_seen(common, "no booking in the window (0 of 0)", Status.WARN)
+    covered = f"{seen} of {total} {what} have coordinator events{note}"
     if seen / total < minimum:
-        return Check(
-            **common,
-            status=Status.WARN,
-            detail=f"only {seen} of {total} {what} have coordinator events{note}",
-        )
-    return Check(
-        **common,
-        status=Status.PASS,
-        detail=f"{seen} of {total} {what} have coordinator events{note}",
-    )
+        return Check(**common, status=Status.WARN, detail=f"only {covered}")
+    return Check(**common, status=Status.PASS, detail=covered)
 
 
 def assess_attestations(attestations, labels: dict[str, str], recorded_at) -> list[Check]:
