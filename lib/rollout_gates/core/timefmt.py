@@ -8,6 +8,7 @@
 - utc: a moment as detail lines show it, 2026-11-29 03:30:00 UTC ("–" for none).
 - iso: a moment to paste into --as-of or --set, 2026-11-29T03:30:00Z.
 - parse_as_of: --as-of (and --end, --at) to a UTC datetime; a naive time is taken as UTC.
+- HOUR, DAY: the calendar units the gates and the scheduler count in.
 """
 
 import re
@@ -19,6 +20,9 @@ from .errors import UsageError
 _PART = r"(\d+(?:\.\d+)?)\s*(s|m|h|d)"
 _DURATION = re.compile(rf"^\s*{_PART}(?:\s*{_PART})*\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
 _DAYS_FROM = 3 * 86400  # "48 hours" stays in hours; a week reads better as 7d
 
 

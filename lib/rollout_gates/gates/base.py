@@ -26,14 +26,19 @@ tests/test_gate_contract.py checks both this and the contract.
 """
 
 import inspect
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.params import GateParams
 from ..core.errors import RolloutGatesError
 from ..core.verdict import Check, Status, gate_status
 from ..rules.checklist import RunbookChecklist
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,17 @@ class GateSpec:
     params_model: type[GateParams]
     # Gates whose recorded verdicts this one reads: `run all` finishes them first.
     after: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GateMetrics:
+    """What every gate's metrics carry besides what its rules read: `frames`, the tables its
+    notebook shows, out of the same queries (None: not collected); never compared or printed,
+    and given by keyword, after the gate's own fields."""
+
+    frames: "dict[str, pd.DataFrame | None]" = field(
+        default_factory=dict, compare=False, repr=False, kw_only=True
+    )
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,17 @@ class Assessment:
     def reasons(self) -> list[str]:
         """'# id: detail' for each check with the gate's status: why it is not a PASS."""
         return [f"# {c.id}: {c.detail}" for c in self.checks if c.status is self.status]
+
+
+def empty_telemetry(module: str, name: str) -> Callable[[], Any]:
+    """A default_factory for a metrics field of a telemetry/ type: that type's empty value
+    (telemetry.metrics OutcomeSummary: no outcome), imported only when it is built, since a
+    gate module does not import telemetry/ at the top."""
+
+    def build() -> Any:
+        return getattr(import_module(f"..telemetry.{module}", __package__), name)()
+
+    return build
 
 
 class GateContractError(RolloutGatesError):

@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config.params import SoakParams
-from ..core.timefmt import as_utc, format_duration, utc
+from ..core.timefmt import DAY, HOUR, as_utc, format_duration, utc
 from ..core.verdict import Check, GateResult, Status
 from ..rules.soak import assess_soak
 from ..run.evidence import latest_verdict
-from .base import Assessment, GateSpec
+from .base import Assessment, GateMetrics, GateSpec, empty_telemetry
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,8 +59,7 @@ SPEC = GateSpec(
 
 LEGACY_EVENTS_TABLE = "legacy-events"
 TASK_FILE = "cleanup-task.md"
-CLOCK_BUCKET = timedelta(hours=1)
-DAY = timedelta(days=1)
+CLOCK_BUCKET = HOUR
 
 
 @dataclass(frozen=True)
@@ -87,15 +86,8 @@ class RecordedSuccess:
         )
 
 
-def no_outcomes() -> OutcomeSummary:
-    """V3's outcomes before they are fetched: none."""
-    from ..telemetry.metrics import OutcomeSummary
-
-    return OutcomeSummary()
-
-
 @dataclass(frozen=True)
-class CleanupMetrics:
+class CleanupMetrics(GateMetrics):
     as_of: datetime
     window: Window
     legacy_window: Window  # the window, or from the full-mode flip + grace if that is later
@@ -103,8 +95,7 @@ class CleanupMetrics:
     legacy: LegacyActivity
     success: RecordedSuccess | None
     simulated: bool = False
-    v3: OutcomeSummary = field(default_factory=no_outcomes)
-    frames: dict[str, pd.DataFrame | None] = field(default_factory=dict, compare=False, repr=False)
+    v3: OutcomeSummary = field(default_factory=empty_telemetry("metrics", "OutcomeSummary"))
 
 
 def collect(ctx) -> CleanupMetrics:
@@ -127,7 +118,7 @@ def collect(ctx) -> CleanupMetrics:
     legacy_window = legacy_window_of(window, clock, params.outcome_grace)
     legacy = fetch_legacy_activity(connection, taxonomy, legacy_window, params.outcome_grace)
     events = fetch_legacy_activity_table(connection, taxonomy, legacy_window, legacy)
-    outcomes = fetch_outcomes(connection, taxonomy, window, timedelta(days=1), params.outcome_grace)
+    outcomes = fetch_outcomes(connection, taxonomy, window, DAY, params.outcome_grace)
     recorded = latest_verdict(ctx.evidence_root, ctx.env, "success", at_or_before=as_of)
     return CleanupMetrics(
         as_of=as_of,

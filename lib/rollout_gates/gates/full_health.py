@@ -25,11 +25,9 @@ from ..rules.signals import (
     assess_telemetry_coverage,
     assess_v3_traffic,
 )
-from .base import Assessment, GateSpec
+from .base import Assessment, GateMetrics, GateSpec, empty_telemetry
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ..telemetry.arrivals import Arrivals, Silence
     from ..telemetry.metrics import FlagDisagreement, OutcomeSummary, Window
     from ..telemetry.phase import PhaseClock
@@ -53,15 +51,8 @@ SPEC = GateSpec(
 )
 
 
-def no_oddities() -> TelemetryQuality:
-    """A window's telemetry quality before it is measured: no oddity."""
-    from ..telemetry.quality import TelemetryQuality
-
-    return TelemetryQuality()
-
-
 @dataclass(frozen=True)
-class FullHealthMetrics:
+class FullHealthMetrics(GateMetrics):
     """Everything the red-flag rules look at, for one window."""
 
     window: Window
@@ -74,9 +65,10 @@ class FullHealthMetrics:
     traffic: Traffic
     arrivals_before: Arrivals | None = None  # only fetched when the window saw nothing at all
     flags: FlagDisagreement | None = None  # None: no flag ledger to compare with
-    quality: TelemetryQuality = field(default_factory=no_oddities)
+    quality: TelemetryQuality = field(
+        default_factory=empty_telemetry("quality", "TelemetryQuality")
+    )
     outcome_event_buckets: list[int] | None = None  # per error bucket: the errors' denominator
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
 
 def collect(ctx) -> FullHealthMetrics:

@@ -18,7 +18,7 @@ event query. On PASS the verdict's actions are the runbook's Phase 2 Step 1 comm
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,7 @@ from ..rules.checklist import RunbookChecklist
 from ..rules.recorded import assess_recorded_verdict
 from ..rules.signals import assess_attestations
 from ..run.evidence import latest_verdict, recorded_verdicts
-from .base import Assessment, GateSpec
+from .base import Assessment, GateMetrics, GateSpec
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -88,14 +88,13 @@ SPEC = GateSpec(
 
 
 @dataclass(frozen=True)
-class PreflightMetrics:
+class PreflightMetrics(GateMetrics):
     """The latest recorded verdict of each prerequisite gate (or the error reading them)."""
 
     verdicts: dict[str, GateResult | None | RolloutGatesError]
     as_of: datetime
     simulated: bool = False  # whether this run reads simulated data
     attested_at: datetime | None = None  # when the attestations are recorded (default: as-of)
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
 
 def collect(ctx) -> PreflightMetrics:

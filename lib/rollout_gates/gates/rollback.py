@@ -27,7 +27,7 @@ older deploy) falls back to bookings with planner activity, and the details say 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -39,7 +39,7 @@ from ..config.params import Duration, GateParams
 from ..core.timefmt import format_duration, iso, utc
 from ..core.verdict import Check, Status
 from ..rules.signals import FALLBACK
-from .base import Assessment, GateSpec
+from .base import Assessment, GateMetrics, GateSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,7 +114,7 @@ class InFlight:
 
 
 @dataclass(frozen=True)
-class RollbackMetrics:
+class RollbackMetrics(GateMetrics):
     as_of: datetime
     window: timedelta
     drain: timedelta
@@ -126,7 +126,6 @@ class RollbackMetrics:
     stragglers: V3Events | None = None  # [T + drain, as-of), once drained
     in_flight: InFlight | None = None
     arrivals_before: Arrivals | None = None  # [T - arrival_lookback, T)
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def recorded(self) -> bool:
@@ -434,10 +433,9 @@ def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
         return Check(
             **common,
             status=Status.FAIL,
-            detail=f"{quiet}, after {rate}: at that rate so long a silence has probability "
-            f"{silence.probability:.2g}, below {1 - confidence:.2g}: no booking is being "
-            f"made or recorded since the rollback deploy (check booking creation and the "
-            f"legacy planner){fallback}",
+            detail=f"{quiet}, after {rate}: {silence.odds}: no booking is being made or "
+            f"recorded since the rollback deploy (check booking creation and the legacy "
+            f"planner){fallback}",
         )
     if silence.decidable_at is None:
         return Check(
@@ -450,9 +448,8 @@ def assess_legacy_resumed(metrics: RollbackMetrics, confidence: float) -> Check:
     return Check(
         **common,
         status=Status.INCONCLUSIVE,
-        detail=f"{quiet}; {rate} make that silence likely enough by chance (probability "
-        f"{silence.probability:.2g}); if it lasts, decidable at {utc(decidable)} "
-        f"(--as-of {iso(decidable)}){fallback}",
+        detail=f"{quiet}; {rate} make that silence {silence.chance}; if it lasts, decidable "
+        f"at {utc(decidable)} (--as-of {iso(decidable)}){fallback}",
     )
 
 
@@ -522,20 +519,19 @@ def assess_in_flight(metrics: RollbackMetrics) -> Check:
         "observed": in_flight.undecided,
         "sample_size": in_flight.undecided + in_flight.active_after,
     }
-    table = f"tables/{IN_FLIGHT_TABLE}.csv"
+    after = (
+        f"{in_flight.active_after} bookings with coordinator events after it "
+        f"(tables/{IN_FLIGHT_TABLE}.csv)"
+    )
     if in_flight.undecided:
         return Check(
             **common,
             status=Status.WARN,
             detail=f"{in_flight.undecided} bookings had no decided outcome at the rollback, "
-            f"{in_flight.picked_up} of them picked up by the legacy planner since; "
-            f"{in_flight.active_after} bookings with coordinator events after it ({table})",
+            f"{in_flight.picked_up} of them picked up by the legacy planner since; {after}",
         )
     return Check(
-        **common,
-        status=Status.PASS,
-        detail=f"no booking left undecided at the rollback; {in_flight.active_after} bookings "
-        f"with coordinator events after it ({table})",
+        **common, status=Status.PASS, detail=f"no booking left undecided at the rollback; {after}"
     )
 
 

@@ -19,7 +19,7 @@ On PASS the verdict's actions are the runbook's commands for the next value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,11 +36,9 @@ from ..rules.parallel import (
 )
 from ..rules.rates import Sample, assess_criterion, success_rule
 from ..rules.soak import assess_soak
-from .base import Assessment, GateSpec
+from .base import Assessment, GateMetrics, GateSpec
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from ..telemetry.metrics import OutcomeSummary
     from ..telemetry.phase import PhaseClock
 
@@ -67,12 +65,11 @@ SPEC = GateSpec(
 
 
 @dataclass(frozen=True)
-class ScaleMetrics:
+class ScaleMetrics(GateMetrics):
     as_of: datetime
     setting: ParallelSetting
     phase: PhaseClock
     outcomes: OutcomeSummary
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
 
 def collect(ctx) -> ScaleMetrics:

@@ -18,7 +18,7 @@ and a PASS must not start the 24 hours before the deploy did.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -27,7 +27,7 @@ from ..config.params import SoakParams
 from ..core.timefmt import format_duration, utc
 from ..core.verdict import Check, Status
 from ..rules.soak import assess_soak
-from .base import Assessment, GateSpec
+from .base import Assessment, GateMetrics, GateSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,7 +55,7 @@ FIGURE_BUCKET = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
-class ShadowMetrics:
+class ShadowMetrics(GateMetrics):
     """Everything the shadow rules look at."""
 
     as_of: datetime
@@ -64,7 +64,6 @@ class ShadowMetrics:
     legacy: LegacyActivity
     phase: PhaseClock | None  # from the flag ledger; None without a V3 or shadow entry
     arrivals_before: Arrivals | None = None  # the window's length before it: silence's rate
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
 
 def collect(ctx) -> ShadowMetrics:

@@ -21,7 +21,7 @@ Checks, each over the `window` (48h) before the as-of:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -39,7 +39,7 @@ from ..rules.rates import (
 )
 from ..rules.signals import assess_attestations, assess_no_circuit_opens, assess_sustained_errors
 from ..rules.soak import assess_soak
-from .base import Assessment, GateSpec
+from .base import Assessment, GateMetrics, GateSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,7 +93,7 @@ SPEC = GateSpec(
 
 
 @dataclass(frozen=True)
-class SuccessMetrics:
+class SuccessMetrics(GateMetrics):
     as_of: datetime
     phase: PhaseClock
     outcomes: OutcomeSummary
@@ -106,7 +106,6 @@ class SuccessMetrics:
     allowed: dict  # the taxonomy's state machine: the transitions it allows
     outcome_event_buckets: list[int] | None = None  # per error bucket: the errors' denominator
     attested_at: datetime | None = None  # when the attestations are recorded (default: as-of)
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
 
 def success_by_bucket(

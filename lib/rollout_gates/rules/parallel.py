@@ -9,6 +9,7 @@ from ..config.flags import describe_reading, load_flag_matrix, parse_max_paralle
 from ..config.ledger import FlagChange
 from ..core.timefmt import format_duration, utc
 from ..core.verdict import Check, Status
+from .soak import judge_elapsed
 
 
 @dataclass(frozen=True)
@@ -102,20 +103,12 @@ def assess_change_spacing(last: FlagChange | None, as_of: datetime, minimum: tim
             "record flag changes in the ledger to judge this",
         )
     elapsed = as_of - last.at
-    common["observed"] = format_duration(elapsed)
     change = f"set to {last.new} at {utc(last.at)} by {last.by} (flag ledger)"
-    if elapsed >= minimum:
-        return Check(
-            **common,
-            status=Status.PASS,
-            detail=f"{change}: {format_duration(elapsed)} ago >= {format_duration(minimum)}",
-        )
-    return Check(
-        **common,
-        status=Status.INCONCLUSIVE,
-        detail=f"{change}: only {format_duration(elapsed)} ago; it may go up at "
-        f"{utc(last.at + minimum)}",
+    passed = f"{change}: {format_duration(elapsed)} ago >= {format_duration(minimum)}"
+    waiting = (
+        f"{change}: only {format_duration(elapsed)} ago; it may go up at {utc(last.at + minimum)}"
     )
+    return judge_elapsed(common, elapsed, minimum, passed, waiting)
 
 
 def raise_commands(current: int, cap: int, env: str, monitor: timedelta) -> list[str]:

@@ -55,6 +55,27 @@ def nothing_seen(common: dict, what: str, status: Status = Status.INCONCLUSIVE) 
 NO_COORDINATOR = "no booking with a coordinator outcome in the window"
 
 
+def judge_events(
+    common: dict,
+    event: str,
+    total: int,
+    beyond: bool,
+    fail: str,
+    warn: str = "",
+    seen: int | None = None,
+) -> Check:
+    """The ladder of an event that should not happen (coordinator.error, circuit_open): FAIL
+    when the `total` events go `beyond` the rule, WARN (advisory) when some came within it,
+    no data when no booking had a coordinator outcome (`seen` 0), else PASS with none."""
+    if beyond:
+        return Check(**common, status=Status.FAIL, detail=fail)
+    if total:
+        return Check(**common, status=Status.WARN, detail=warn)
+    if seen == 0:
+        return nothing_seen(common, f"no {event} because {NO_COORDINATOR}")
+    return Check(**common, status=Status.PASS, detail=f"no {event}")
+
+
 def assess_sustained_errors(
     bucket_counts: list[int],
     needed_buckets: int,
@@ -88,21 +109,9 @@ def assess_sustained_errors(
         "threshold": needed_buckets,
         "sample_size": total,
     }
-    if run >= needed_buckets:
-        return Check(
-            **common,
-            status=Status.FAIL,
-            detail=f"{total} coordinator.error, in {run} consecutive {size} buckets",
-        )
-    if total:
-        return Check(
-            **common,
-            status=Status.WARN,
-            detail=f"{total} coordinator.error, not sustained (longest run {run} of {size})",
-        )
-    if seen == 0:
-        return nothing_seen(common, f"no coordinator.error because {NO_COORDINATOR}")
-    return Check(**common, status=Status.PASS, detail="no coordinator.error")
+    fail = f"{total} coordinator.error, in {run} consecutive {size} buckets"
+    warn = f"{total} coordinator.error, not sustained (longest run {run} of {size})"
+    return judge_events(common, "coordinator.error", total, run >= needed_buckets, fail, warn, seen)
 
 
 def assess_circuit_opens(max_in_any_hour: int, total: int, limit: int) -> Check:
@@ -114,19 +123,11 @@ def assess_circuit_opens(max_in_any_hour: int, total: int, limit: int) -> Check:
         "threshold": limit,
         "sample_size": total,
     }
-    if max_in_any_hour > limit:
-        return Check(
-            **common,
-            status=Status.FAIL,
-            detail=f"{max_in_any_hour} coordinator.circuit_open within one hour ({total} in all)",
-        )
-    if total:
-        return Check(
-            **common,
-            status=Status.WARN,
-            detail=f"{total} coordinator.circuit_open, at most {max_in_any_hour} in an hour",
-        )
-    return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")
+    fail = f"{max_in_any_hour} coordinator.circuit_open within one hour ({total} in all)"
+    warn = f"{total} coordinator.circuit_open, at most {max_in_any_hour} in an hour"
+    return judge_events(
+        common, "coordinator.circuit_open", total, max_in_any_hour > limit, fail, warn
+    )
 
 
 def assess_no_circuit_opens(
@@ -143,16 +144,8 @@ def assess_no_circuit_opens(
         "threshold": 0,
         "sample_size": total,
     }
-    if total:
-        return Check(
-            **common,
-            status=Status.FAIL,
-            detail=f"{total} coordinator.circuit_open {over}, "
-            f"at most {max_in_any_hour} in one hour",
-        )
-    if seen == 0:
-        return nothing_seen(common, f"no coordinator.circuit_open because {NO_COORDINATOR}")
-    return Check(**common, status=Status.PASS, detail="no coordinator.circuit_open")
+    fail = f"{total} coordinator.circuit_open {over}, at most {max_in_any_hour} in one hour"
+    return judge_events(common, "coordinator.circuit_open", total, total > 0, fail, seen=seen)
 
 
 def assess_v3_traffic(traffic: Traffic, silence=None) -> Check:
@@ -192,15 +185,13 @@ def assess_v3_traffic(traffic: Traffic, silence=None) -> Check:
         return Check(
             **common,
             status=Status.FAIL,
-            detail=f"{nothing}, after {before}: at that rate so long a silence has probability "
-            f"{silence.probability:.2g}, below {1 - silence.confidence:.2g}; bookings are not "
-            "arriving or not recorded",
+            detail=f"{nothing}, after {before}: {silence.odds}; bookings are not arriving or "
+            "not recorded",
         )
     if silence is not None and silence.decidable_at is not None:
         nothing += (
-            f"; {before} make that likely enough by chance (probability "
-            f"{silence.probability:.2g}); if it lasts, "
-            f"decidable at {silence.decidable_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            f"; {before} make that {silence.chance}; if it lasts, decidable at "
+            f"{silence.decidable_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         )
     return Check(**common, status=Status.INCONCLUSIVE, detail=nothing, no_data=True)
 
@@ -223,17 +214,10 @@ def assess_telemetry_coverage(traffic: Traffic, minimum: float = 0.9) -> Check:
     }
     if not total:
         return nothing_seen(common, "no booking in the window (0 of 0)", Status.WARN)
+    covered = f"{seen} of {total} {what} have coordinator events{note}"
     if seen / total < minimum:
-        return Check(
-            **common,
-            status=Status.WARN,
-            detail=f"only {seen} of {total} {what} have coordinator events{note}",
-        )
-    return Check(
-        **common,
-        status=Status.PASS,
-        detail=f"{seen} of {total} {what} have coordinator events{note}",
-    )
+        return Check(**common, status=Status.WARN, detail=f"only {covered}")
+    return Check(**common, status=Status.PASS, detail=covered)
 
 
 def assess_attestations(attestations, labels: dict[str, str], recorded_at) -> list[Check]:

@@ -47,16 +47,21 @@ def assess_soak(
         return Check(**common, status=Status.INCONCLUSIVE, detail=unknown or clock.how)
     elapsed = as_utc(as_of) - as_utc(clock.started)
     since = f"{phase} mode on {'at least ' if clock.at_least else ''}since {utc(clock.started)}"
-    common["observed"] = format_duration(max(elapsed, timedelta(0)))
-    if elapsed >= soak:
-        return Check(
-            **common,
-            status=Status.PASS,
-            detail=f"{since}, {format_duration(elapsed)} >= {format_duration(soak)} ({source})",
-        )
-    return Check(
-        **common,
-        status=Status.INCONCLUSIVE,
-        detail=f"{since}, only {format_duration(elapsed)} of {format_duration(soak)}: can pass "
-        f"at {utc(clock.started + soak)} ({source})",
+    passed = f"{since}, {format_duration(elapsed)} >= {format_duration(soak)} ({source})"
+    waiting = (
+        f"{since}, only {format_duration(elapsed)} of {format_duration(soak)}: can pass "
+        f"at {utc(clock.started + soak)} ({source})"
     )
+    return judge_elapsed(common, elapsed, soak, passed, waiting)
+
+
+def judge_elapsed(
+    common: dict, elapsed: timedelta, minimum: timedelta, passed: str, waiting: str
+) -> Check:
+    """Time since a moment against the wait it needs (a soak, the spacing of MAX_PARALLEL
+    raises): PASS once `elapsed` reaches `minimum`; until then INCONCLUSIVE, as time alone
+    will pass it, and `waiting` says when. The time waited is the observed value."""
+    common = common | {"observed": format_duration(max(elapsed, timedelta(0)))}
+    if elapsed >= minimum:
+        return Check(**common, status=Status.PASS, detail=passed)
+    return Check(**common, status=Status.INCONCLUSIVE, detail=waiting)

@@ -13,10 +13,7 @@ from pathlib import Path
 
 from ..core import layout
 from ..core.errors import UsageError
-from ..core.timefmt import format_duration
-
-DAY = timedelta(days=1)
-HOUR = timedelta(hours=1)
+from ..core.timefmt import DAY, HOUR, format_duration
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,19 @@ class Silence:
         return self.probability < 1.0 - self.confidence
 
     @property
+    def odds(self) -> str:
+        """Why the silence is a FAIL, in the words every detail line uses."""
+        return (
+            f"at that rate so long a silence has probability {self.probability:.2g}, "
+            f"below {1 - self.confidence:.2g}"
+        )
+
+    @property
+    def chance(self) -> str:
+        """Why it is not a FAIL (yet), in the words every detail line uses."""
+        return f"likely enough by chance (probability {self.probability:.2g})"
+
+    @property
     def expected(self) -> float:
         """Arrivals the rate before makes expected in the silent time."""
         return self.before * (self.silent / self.lookback)

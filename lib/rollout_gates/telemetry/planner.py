@@ -354,15 +354,13 @@ def assess_legacy_routing(
         return Check(
             **common,
             status=Status.FAIL,
-            detail=f"{quiet}: at that rate so long a silence has probability "
-            f"{silence.probability:.2g}, below {1 - confidence:.2g}: bookings are not being "
-            f"made or recorded{fallback}",
+            detail=f"{quiet}: {silence.odds}: bookings are not being made or recorded{fallback}",
         )
     return Check(
         **common,
         status=Status.INCONCLUSIVE,
-        detail=f"{quiet}: that silence is likely enough by chance (probability "
-        f"{silence.probability:.2g}); legacy routing cannot be seen{fallback}",
+        detail=f"{quiet}: that silence is {silence.chance}; legacy routing cannot be "
+        f"seen{fallback}",
     )
 
 

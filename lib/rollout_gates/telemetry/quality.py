@@ -4,7 +4,7 @@ Inserts are fire-and-forget and the context is free JSON (spec/telemetry.md), so
 must survive any row; the on-call engineer still wants to know the data was odd.
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 import pandas as pd
 from sqlalchemy.engine import Connection
@@ -13,17 +13,10 @@ from ..core.verdict import Check, Status
 from ..rules.signals import nothing_seen
 from .metrics import Window, load_query
 
-# Oddity counters, as the query names them, and how each is described.
-ODDITIES = {
-    "null_context": "context NULL",
-    "non_object_context": "context not a JSON object",
-    "duration_not_number": "duration_ms not a number",
-    "duration_negative": "duration_ms negative",
-    "unknown_event_type": "unknown coordinator event type",
-    "duplicates": "duplicate event",
-    "out_of_order": "state transition out of order",
-    "null_booking_id": "booking_id NULL",
-}
+
+def oddity(description: str):
+    """A counter of odd rows (a column of the query), with how the notebook describes it."""
+    return field(default=0, metadata={"oddity": description})
 
 
 @dataclass(frozen=True)
@@ -31,18 +24,24 @@ class TelemetryQuality:
     """Rows of the coordinator and state machine in the window, and how many were odd."""
 
     events: int = 0
-    null_context: int = 0
-    non_object_context: int = 0
-    duration_not_number: int = 0
-    duration_negative: int = 0
-    unknown_event_type: int = 0
-    duplicates: int = 0
-    out_of_order: int = 0
-    null_booking_id: int = 0
+    null_context: int = oddity("context NULL")
+    non_object_context: int = oddity("context not a JSON object")
+    duration_not_number: int = oddity("duration_ms not a number")
+    duration_negative: int = oddity("duration_ms negative")
+    unknown_event_type: int = oddity("unknown coordinator event type")
+    duplicates: int = oddity("duplicate event")
+    out_of_order: int = oddity("state transition out of order")
+    null_booking_id: int = oddity("booking_id NULL")
 
     @property
     def oddities(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in ODDITIES if getattr(self, name)}
+
+
+# The oddity counters, in the query's order, and how each is described.
+ODDITIES = {
+    f.name: f.metadata["oddity"] for f in fields(TelemetryQuality) if "oddity" in f.metadata
+}
 
 
 def fetch_telemetry_quality(

@@ -30,16 +30,30 @@ class ExtendedTrends:
     retries: pd.DataFrame  # one row per bucket and reason
 
 
-def fetch_durations(connection, taxonomy: dict, window: Window, bucket) -> pd.DataFrame:
-    """p50/p95 of context.duration_ms per bucket, every bucket of the window present."""
-    coordinator = taxonomy["coordinator"]
-    frame = fetch_frame(
+def fetch_coordinator_buckets(
+    connection, name: str, taxonomy: dict, window: Window, bucket, **binds
+) -> pd.DataFrame:
+    """A full_extended_* query over the coordinator's events of the window, per bucket."""
+    return fetch_frame(
         connection,
-        "full_extended_durations",
+        name,
         **window.binds(),
         bucket=bucket,
-        coordinator_source=coordinator["source"],
-        outcome_types=list(coordinator["outcomes"].values()),
+        coordinator_source=taxonomy["coordinator"]["source"],
+        **binds,
+    )
+
+
+def fetch_durations(connection, taxonomy: dict, window: Window, bucket) -> pd.DataFrame:
+    """p50/p95 of context.duration_ms per bucket, every bucket of the window present."""
+    outcomes = taxonomy["coordinator"]["outcomes"]
+    frame = fetch_coordinator_buckets(
+        connection,
+        "full_extended_durations",
+        taxonomy,
+        window,
+        bucket,
+        outcome_types=list(outcomes.values()),
     )
     frame = every_bucket(frame, window, bucket, {"calls": 0, "unreadable": 0})
     return frame.astype(
@@ -48,14 +62,9 @@ def fetch_durations(connection, taxonomy: dict, window: Window, bucket) -> pd.Da
 
 
 def fetch_retry_reasons(connection, taxonomy: dict, window: Window, bucket) -> pd.DataFrame:
-    coordinator = taxonomy["coordinator"]
-    frame = fetch_frame(
-        connection,
-        "full_extended_retry_reasons",
-        **window.binds(),
-        bucket=bucket,
-        coordinator_source=coordinator["source"],
-        retry_type=coordinator["outcomes"]["retry"],
+    retry_type = taxonomy["coordinator"]["outcomes"]["retry"]
+    frame = fetch_coordinator_buckets(
+        connection, "full_extended_retry_reasons", taxonomy, window, bucket, retry_type=retry_type
     )
     return frame.astype({"retries": "int64"})
 
