@@ -150,7 +150,12 @@ def run_gate():
             args += ["--set", setting]
         completed = run_cli(*args, env=extra_env)
         [run_dir] = set(output_dir.glob(f"{env}/{gate}/*")) - before
-        verdict = json.loads((run_dir / "verdict.json").read_text())
+        recorded = run_dir / "verdict.json"
+        assert recorded.exists(), (
+            f"no verdict.json in {run_dir} (exit {completed.returncode}):\n"
+            f"{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+        )
+        verdict = json.loads(recorded.read_text())
         return GateRun(completed, verdict, run_dir)
 
     return run

@@ -30,8 +30,9 @@ WITH window_events AS (
       )
 ),
 per_booking AS (
-    -- one row per bucket and booking (rows without a key: one per bucket), so that bookings
-    -- are counted from a hash aggregate instead of a sort of every row of the window
+    -- one row per bucket and booking (rows without a key: one per bucket), so that the
+    -- bookings are counted from one grouping of the window's rows, not a sort for each
+    -- distinct count
     SELECT
         bucket_start,
         booking_key,
