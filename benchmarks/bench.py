@@ -232,12 +232,14 @@ def gate_command(gate_id: str, url: str, out: Path, *extra: str) -> list[str]:
     return command + ["--no-progress", *extra]
 
 
-def run_watched(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
-    """(wall seconds, peak summed RSS of the process and its descendants in MB, exit code)."""
+def run_watched(
+    command: list[str], env: dict | None = None, output: Path | None = None
+) -> tuple[float, float, int]:
+    """(wall seconds, peak summed RSS of the process and its descendants in MB, exit code);
+    its output goes to `output` when given, else nowhere."""
     began = time.perf_counter()
-    process = psutil.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env or os.environ
-    )
+    sink = output.open("wb") if output else subprocess.DEVNULL
+    process = psutil.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env or os.environ)
     peak = 0
     while process.poll() is None:
         try:
@@ -246,6 +248,8 @@ def run_watched(command: list[str], env: dict | None = None) -> tuple[float, flo
         except psutil.Error:
             pass
         time.sleep(0.1)
+    if output:
+        sink.close()
     return time.perf_counter() - began, peak / 2**20, process.returncode
 
 
@@ -292,19 +296,24 @@ def capture_statements(gate_id: str, url: str, pgdata: Path, out: Path) -> tuple
     """One run with auto_explain logging each statement with its parameters; each is then
     replayed under EXPLAIN (ANALYZE, BUFFERS) instead of rerunning the gate. Every gate reads
     the database (database_facts at least), so a capture without statements is an error: the
-    SQL time would read 0 ms."""
-    log = pgdata / "log"
-    offset = log.stat().st_size
-    env = {**os.environ, "PGOPTIONS": AUTO_EXPLAIN}
-    _, _, code = run_watched(gate_command(gate_id, url, out), env=env)
-    statements, plans = logged_statements(read_log_through_marker(log, offset, url))
-    if not statements:
-        raise RuntimeError(
+    SQL time would read 0 ms. A run that captured nothing is said, with its output, and tried
+    once more before the benchmark gives up."""
+    for attempt in (1, 2):
+        log = pgdata / "log"
+        offset = log.stat().st_size
+        env = {**os.environ, "PGOPTIONS": AUTO_EXPLAIN}
+        output = out / f"capture-{gate_id}-{attempt}.log"
+        _, _, code = run_watched(gate_command(gate_id, url, out), env=env, output=output)
+        statements, plans = logged_statements(read_log_through_marker(log, offset, url))
+        if statements:
+            return statements, status_of(code)
+        problem = (
             f"{gate_id}: auto_explain logged {plans} plans in {log} but no gate statement "
             f"(none whose text starts with {db.QUERY_NAME_PREFIX!r}); the run exited "
-            f"{code} ({status_of(code)}). Refusing to report 0 ms of SQL."
+            f"{code} ({status_of(code)}), saying:\n{output.read_text()[-3000:]}"
         )
-    return statements, status_of(code)
+        say(f"  capture {attempt} failed: {problem}")
+    raise RuntimeError(f"{problem}\nRefusing to report 0 ms of SQL.")
 
 
 def read_log_through_marker(log: Path, offset: int, url: str, timeout_s: float = 60) -> str:
