@@ -446,3 +446,21 @@ def test_wrong_password_is_one_line_without_the_password(pg_server_url, monkeypa
         with psycopg.connect(pg_server_url, autocommit=True) as connection:
             connection.execute("SELECT pg_reload_conf()")
             connection.execute(psycopg.sql.SQL("DROP ROLE {}").format(psycopg.sql.Identifier(role)))
+
+
+def test_a_kernel_that_cannot_be_set_up_is_error_with_a_verdict(tmp_path, monkeypatch):
+    """A failure between the run folder and papermill (here the kernel's set-up; once, an
+    import race) ends as an ERROR verdict in the run folder, not a crash leaving it empty."""
+    from rollout_gates.run import runner
+
+    def no_kernel():
+        raise RuntimeError("no kernel here")
+
+    monkeypatch.setattr(runner, "ensure_kernel", no_kernel)
+    result = runner.run_gate(
+        "preflight", "production", db_url="postgresql://u@127.0.0.1:1/x", output_root=tmp_path
+    )
+    assert (result.status, result.error) == (Status.ERROR, "RuntimeError: no kernel here")
+    [run_dir] = (tmp_path / "production" / "preflight").glob("2*")
+    assert read_verdict(run_dir / "verdict.json").status is Status.ERROR
+    assert (run_dir / "preflight.html").exists()

@@ -227,10 +227,10 @@ def execute(
 
     if not source.exists():
         return f"notebook {source} is missing"
-    ensure_kernel()
-    PrivateKernelManager = _private_kernel_manager()  # noqa: N806
-    with kernel_environment(kernel_env):
-        try:
+    try:
+        ensure_kernel()
+        PrivateKernelManager = _private_kernel_manager()  # noqa: N806
+        with kernel_environment(kernel_env):
             papermill.execute_notebook(
                 str(source),
                 str(target),
@@ -244,10 +244,10 @@ def execute(
                 # waits (about 1 s) for the kernel's atexit hooks.
                 shutdown_kernel="immediate",
             )
-        except PapermillExecutionError as exc:
-            return f"{exc.ename}: {' '.join(str(exc.evalue).split())}"
-        except Exception as exc:  # kernel death, timeouts: the run still ends with a verdict
-            return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    except PapermillExecutionError as exc:
+        return f"{exc.ename}: {' '.join(str(exc.evalue).split())}"
+    except Exception as exc:  # kernel set-up or death, timeouts: the run still ends with a verdict
+        return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     return None
 
 
@@ -319,7 +319,12 @@ def start_html_exporter() -> Future:
     """Import nbconvert and compile its templates in a thread while the kernel runs.
 
     The first export of a process spends about 1 s on that; the runner only waits meanwhile.
+    papermill is imported here first, in the calling thread: nbconvert imports jupyter_client
+    too, and two threads importing it at once could find it partly initialised (ImportError),
+    which crashed a run before it wrote any evidence.
     """
+    import papermill  # noqa: F401  (before the thread: see above)
+
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="html-exporter")
     future = pool.submit(warm_html_exporter)
     pool.shutdown(wait=False)
